@@ -1,0 +1,199 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, clusteredge platform engineering
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The one small layer that talks to the Kubernetes API.
+
+Private to this collection: no stability promise. Authentication is kubernetes.core's
+(`get_api_client`: the same options, K8S_AUTH_* variables, kubeconfig and in-cluster fallback).
+On top of it: discovery of projectcalico.org/v3, bounded retries of transient failures, server-side
+dry run for check mode, and plain-dict requests (no per-object model deserialisation).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+
+try:
+    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
+
+    HAS_KUBERNETES_CORE = True
+except ImportError:
+    HAS_KUBERNETES_CORE = False
+
+try:
+    from kubernetes.client.exceptions import ApiException
+    from urllib3.exceptions import HTTPError as Urllib3Error
+except ImportError:
+    # Reported at run time by the module (missing_required_lib); rendered needs neither.
+    ApiException = Urllib3Error = None
+
+from ansible_collections.clusteredge.calico.plugins.module_utils._resources import CALICO_API_VERSION
+
+TRANSIENT_STATUSES = (429, 500, 502, 503, 504)
+MAX_ATTEMPTS = 6
+BACKOFF_START = 0.5
+BACKOFF_MAX = 8.0
+RETRY_AFTER_MAX = 30.0
+DRY_RUN = "All"
+
+
+class ApiError(Exception):
+    """An API request failed for good; `status` is the HTTP status (0 when no response arrived)."""
+
+    def __init__(self, message, status=0, reason=None):
+        super().__init__(message)
+        self.status = status
+        self.reason = reason
+
+
+class Conflict(ApiError):
+    """409: the object changed since it was read, or already exists."""
+
+
+def _status_message(exc):
+    """The API server's own words from a Status body, else the HTTP reason."""
+    body = getattr(exc, "body", None)
+    if body:
+        try:
+            status = json.loads(body)
+            if isinstance(status, dict) and status.get("message"):
+                return status["message"], status.get("reason")
+        except (TypeError, ValueError):
+            pass
+    return getattr(exc, "reason", None) or str(exc), getattr(exc, "reason", None)
+
+
+def _retry_after(exc):
+    headers = getattr(exc, "headers", None) or {}
+    value = headers.get("Retry-After") or headers.get("retry-after")
+    try:
+        return min(float(value), RETRY_AFTER_MAX) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+class CalicoClient(object):
+    """Plain-dict REST calls with retries; counts what it sends so results can report it."""
+
+    def __init__(self, dynamic_client, dry_run=False, sleep=time.sleep, warn=None):
+        self._client = dynamic_client
+        self.dry_run = dry_run
+        self._sleep = sleep
+        self._warn = warn or (lambda msg: None)
+        self.request_counts = {}
+        self._dry_run_supported = True
+
+    @classmethod
+    def from_module(cls, module):
+        """Build from a module's auth options and K8S_AUTH_* environment (kubernetes.core semantics)."""
+        if not HAS_KUBERNETES_CORE:
+            module.fail_json(msg="This module needs the kubernetes.core collection (>=5.0.0): "
+                                 "ansible-galaxy collection install kubernetes.core")
+        module.requires("kubernetes", "24.2.0")
+        try:
+            k8s = get_api_client(module=module)
+        except Exception as exc:  # kubeconfig, certificate and in-cluster problems all land here
+            module.fail_json(msg="Could not configure the Kubernetes API client: %s" % exc)
+        return cls(k8s.client, dry_run=module.check_mode, warn=module.warn)
+
+    # -- transport ---------------------------------------------------------------------------
+
+    def request(self, method, path, body=None, **params):
+        """One REST call returning the decoded JSON; transient failures are retried with backoff."""
+        verb = method.upper()
+        self.request_counts[verb] = self.request_counts.get(verb, 0) + 1
+        delay = BACKOFF_START
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                return self._client.request(verb, path, body=body, serializer=lambda _client, data: data, **params)
+            except ApiException as exc:
+                message, reason = _status_message(exc)
+                if exc.status in TRANSIENT_STATUSES and attempt < MAX_ATTEMPTS:
+                    wait = _retry_after(exc) if exc.status == 429 else None
+                    self._pause(wait if wait is not None else delay)
+                    delay = min(delay * 2, BACKOFF_MAX)
+                    continue
+                error = Conflict if exc.status == 409 else ApiError
+                raise error("%s %s: %s %s" % (verb, path, exc.status, message), status=exc.status or 0, reason=reason)
+            except Urllib3Error as exc:
+                if attempt < MAX_ATTEMPTS:
+                    self._pause(delay)
+                    delay = min(delay * 2, BACKOFF_MAX)
+                    continue
+                raise ApiError("%s %s: no answer from the API server after %d attempts: %s" % (verb, path, attempt, exc))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _pause(self, seconds):
+        # Jitter keeps parallel runs (several AWX jobs, forks) from retrying in lockstep.
+        self._sleep(seconds * (0.8 + 0.4 * random.random()))
+
+    # -- discovery ---------------------------------------------------------------------------
+
+    def require_calico_api(self, resources):
+        """Fail clearly unless the Calico API server serves projectcalico.org/v3 with `resources`."""
+        path = "/apis/" + CALICO_API_VERSION
+        try:
+            discovered = self.request("GET", path)
+        except ApiError as exc:
+            if exc.status != 404:
+                raise
+            raise ApiError(
+                "The Kubernetes API does not serve %s (GET %s answered 404). This collection manages Calico "
+                "through the Calico API server (APIService v3.projectcalico.org), which the tigera operator "
+                "installs with an APIServer resource named 'default' and manifest installs must add. It never "
+                "writes the internal crd.projectcalico.org/v1 resources." % (CALICO_API_VERSION, path),
+                status=404,
+            )
+        served = set(r.get("name") for r in (discovered or {}).get("resources") or [])
+        missing = [r.plural for r in resources if r.plural not in served]
+        if missing:
+            raise ApiError("The Calico API server at %s does not serve %s; is it Calico 3.28 or newer?"
+                           % (path, ", ".join(missing)))
+
+    # -- objects -----------------------------------------------------------------------------
+
+    def list(self, resource, namespace=None, label_selector=None):
+        params = {"label_selector": label_selector} if label_selector else {}
+        reply = self.request("GET", resource.collection_path(namespace), **params)
+        return list((reply or {}).get("items") or [])
+
+    def get(self, resource, name, namespace=None):
+        try:
+            return self.request("GET", resource.object_path(name, namespace))
+        except ApiError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def create(self, resource, body):
+        namespace = body["metadata"].get("namespace")
+        return self._write("POST", resource.collection_path(namespace), body)
+
+    def replace(self, resource, body):
+        meta = body["metadata"]
+        return self._write("PUT", resource.object_path(meta["name"], meta.get("namespace")), body)
+
+    def delete(self, resource, name, namespace=None):
+        try:
+            return self._write("DELETE", resource.object_path(name, namespace), None)
+        except ApiError as exc:
+            if exc.status == 404:
+                return None  # already gone: the goal is reached
+            raise
+
+    def _write(self, method, path, body):
+        if not self.dry_run:
+            return self.request(method, path, body=body)
+        if self._dry_run_supported:
+            try:
+                return self.request(method, path, body=body, dry_run=DRY_RUN)
+            except ApiError as exc:
+                if exc.status != 400 or "dry" not in str(exc).lower():
+                    raise
+                self._dry_run_supported = False
+                self._warn("The API server refused a server-side dry run (%s); check mode predicts the "
+                           "result locally instead, without the server's validation." % exc)
+        return body  # local prediction: what we would have sent
