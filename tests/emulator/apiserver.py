@@ -1,0 +1,319 @@
+"""The HTTP face of the emulator: a kmock.KubernetesEmulator subclass that routes every request itself.
+
+kmock 0.8 (pinned) supplies the aiohttp raw-handler plumbing and its reaction DSL; its own CRUD/discovery
+falls short of a real apiserver (see tests/emulator/README.md), so `__call__` — the aiohttp entry point —
+handles Kubernetes and admin paths here and only defers unknown paths to kmock (user-declared reactions).
+"""
+from __future__ import annotations
+
+import json
+import re
+import time
+from typing import Any
+from urllib.parse import parse_qsl
+
+import aiohttp.web
+import attrs
+import kmock
+import yaml
+
+from .errors import ApiError, status_body, success_status
+from .faults import FaultQueue, FaultRule
+from .resources import ResourceType
+from .state import ClusterState
+
+KUBE_VERSION = {
+    'major': '1', 'minor': '33', 'gitVersion': 'v1.33.1', 'gitCommit': '8adc0f041b8e7ad1d30e29cc59c6ae7a15e19828',
+    'gitTreeState': 'clean', 'buildDate': '2025-05-15T08:19:08Z', 'goVersion': 'go1.24.2', 'compiler': 'gc',
+    'platform': 'linux/amd64',
+}
+HEALTH_PATHS = ('/healthz', '/livez', '/readyz')
+WRITE_VERBS = ('create', 'update', 'patch', 'delete', 'deletecollection')
+
+
+@attrs.frozen
+class Target:
+    """What a resource URL addresses."""
+    rtype: ResourceType
+    namespace: str | None
+    name: str | None
+    subresource: str | None
+
+
+@attrs.define(kw_only=True)
+class KubeApiEmulator(kmock.KubernetesEmulator):
+    state: ClusterState
+    token: str | None = None
+    faults: FaultQueue = attrs.field(factory=FaultQueue)
+    recorded: list = attrs.field(factory=list)     # recorded request dicts (see _record)
+    server_address: str = ''
+
+    # --- aiohttp entry point (overrides kmock.RawHandler.__call__) ----------------------------------
+    async def __call__(self, raw: aiohttp.web.BaseRequest) -> aiohttp.web.StreamResponse:
+        body_bytes = await raw.read()
+        query = dict(parse_qsl(raw.query_string, keep_blank_values=True))
+        record = self._record(raw, query, body_bytes)
+        try:
+            response = self._respond(raw, query, body_bytes, record)
+        except ApiError as exc:
+            response = _json(exc.status(), exc.code, exc.headers)
+        except Exception as exc:  # never leak a traceback: a real apiserver answers a terse InternalError
+            response = _json(status_body(500, f'Internal error occurred: {type(exc).__name__}: {exc}'), 500)
+        if response is None:  # an injected connection reset
+            record['status'] = None
+            if raw.transport is not None:
+                raw.transport.abort()
+            return aiohttp.web.Response(status=500)
+        if response is NotImplemented:  # not ours: let kmock's reaction DSL answer
+            response = await super().__call__(raw)
+        record['status'] = response.status
+        return response
+
+    # kmock-internal hook (kmock 0.8 RawHandler._render_error): errors from the kmock fallback chain for paths we
+    # do not emulate would otherwise carry kmock's own reason words and a traceback in `details`.
+    async def _render_error(self, exc: Exception) -> aiohttp.web.StreamResponse:
+        code = getattr(exc, 'status', 500) if isinstance(exc, kmock.KubernetesError) else 500
+        message = 'the server could not find the requested resource' if code == 404 else \
+            f'Internal error occurred: {type(exc).__name__}'
+        return _json(status_body(code, message), code)
+
+    def _record(self, raw, query: dict, body_bytes: bytes) -> dict:
+        headers = dict(raw.headers)
+        auth = headers.get('Authorization')
+        if auth is not None:
+            headers['Authorization'] = '<present>'
+        body: Any = None
+        if body_bytes:
+            try:
+                body = json.loads(body_bytes)
+            except ValueError:
+                try:
+                    body = yaml.safe_load(body_bytes)
+                except yaml.YAMLError:
+                    body = None
+        record = {
+            'method': raw.method, 'path': raw.path, 'query': query, 'status': None, 'body': body,
+            'headers': headers, 'dry_run': query.get('dryRun') == 'All',
+            'authorized': self.token is None or auth == f'Bearer {self.token}',
+            'time': time.time(),
+        }
+        record.update(self._classify(raw.method, raw.path))
+        self.recorded.append(record)
+        return record
+
+    def _classify(self, method: str, path: str) -> dict:
+        info: dict = {'verb': 'other', 'group': None, 'version': None, 'resource': None, 'namespace': None,
+                      'name': None, 'subresource': None}
+        if path.startswith('/_emulator/'):
+            info['verb'] = 'admin'
+            return info
+        if _is_discovery(path) or path in HEALTH_PATHS or path.startswith('/openapi'):
+            info['verb'] = 'discovery'
+            return info
+        try:
+            target = self._parse_target(path)
+        except ApiError:
+            return info
+        if target is None:
+            return info
+        info.update(group=target.rtype.group, version=target.rtype.version, resource=target.rtype.plural,
+                    namespace=target.namespace, name=target.name, subresource=target.subresource)
+        if method == 'GET':
+            info['verb'] = 'get' if target.name else 'list'
+        else:
+            info['verb'] = {'POST': 'create', 'PUT': 'update', 'PATCH': 'patch',
+                            'DELETE': 'delete' if target.name else 'deletecollection'}.get(method, 'other')
+        return info
+
+    # --- routing ------------------------------------------------------------------------------------
+    def _respond(self, raw, query: dict, body_bytes: bytes, record: dict):
+        path, method = raw.path, raw.method
+        if path.startswith('/_emulator/'):
+            return self._admin(method, path, query, record['body'])
+        fault = self.faults.take(method, path)
+        if fault is not None:
+            return _fault_response(fault)
+        if path in HEALTH_PATHS:
+            return aiohttp.web.Response(text='ok', status=200)
+        if not record['authorized']:
+            raise ApiError(401, 'Unauthorized')
+        if method == 'GET' and _is_discovery(path):
+            return _json(self._discovery(path), 200)
+        target = self._parse_target(path)
+        if target is None:
+            return NotImplemented
+        return self._resource(method, target, query, record, raw.headers.get('Content-Type', ''))
+
+    def _parse_target(self, path: str) -> Target | None:
+        parts = [p for p in path.split('/') if p]
+        if len(parts) >= 3 and parts[0] == 'api':
+            group, version, rest = '', parts[1], parts[2:]
+        elif len(parts) >= 4 and parts[0] == 'apis':
+            group, version, rest = parts[1], parts[2], parts[3:]
+        else:
+            return None
+        lookup = self.state.registry.lookup
+        namespace = None
+        if len(rest) >= 3 and rest[0] == 'namespaces':
+            rtype = lookup(group, version, rest[2])
+            if rtype is not None and rtype.namespaced:
+                namespace, rest = rest[1], rest[2:]
+        rtype = lookup(group, version, rest[0])
+        if rtype is None or len(rest) > 3:
+            if not any(r.group == group and r.version == version for r in self.state.registry.resources):
+                return None  # a group/version we do not serve at all
+            raise ApiError(404, 'the server could not find the requested resource')
+        name = rest[1] if len(rest) > 1 else None
+        sub = rest[2] if len(rest) > 2 else None
+        if sub is not None and sub not in rtype.subresources:
+            raise ApiError(404, 'the server could not find the requested resource')
+        return Target(rtype, namespace, name, sub)
+
+    def _resource(self, method: str, t: Target, query: dict, record: dict, content_type: str):
+        dry = query.get('dryRun')
+        if dry not in (None, 'All'):
+            raise ApiError(400, f'Invalid dry run value: {dry!r} (supported: All)')
+        dry_run = dry == 'All'
+        body = record['body']
+        state = self.state
+        if method == 'GET':
+            if query.get('watch') in ('true', '1'):
+                return self._watch(t, query)
+            if t.name is None:
+                return _json(state.list(t.rtype, t.namespace, query), 200)
+            return _json(state.get(t.rtype, t.namespace, t.name), 200)
+        if method == 'POST':
+            if t.name is not None:
+                raise ApiError(405, f'POST is not supported on a named {t.rtype.kind}')
+            return _json(state.create(t.rtype, t.namespace, body, dry_run), 201)
+        if method == 'PUT':
+            if t.name is None:
+                raise ApiError(405, 'PUT requires a name')
+            return _json(state.replace(t.rtype, t.namespace, t.name, body, dry_run, t.subresource), 200)
+        if method == 'PATCH':
+            if t.name is None:
+                raise ApiError(405, 'PATCH requires a name')
+            code, obj = state.patch(t.rtype, t.namespace, t.name, body, content_type, dry_run, t.subresource,
+                                    query.get('fieldManager'))
+            return _json(obj, code)
+        if method == 'DELETE':
+            if t.name is None:
+                return _json(state.delete_collection(t.rtype, t.namespace, query, dry_run), 200)
+            options = body if isinstance(body, dict) else {}
+            return _json(state.delete(t.rtype, t.namespace, t.name, options, dry_run), 200)
+        raise ApiError(405, f'{method} is not supported')
+
+    def _watch(self, t: Target, query: dict):
+        """Minimal watch: the current objects as ADDED events, then the stream ends (as on a timeout)."""
+        listing = self.state.list(t.rtype, t.namespace, query) if t.name is None else {
+            'items': [self.state.get(t.rtype, t.namespace, t.name)]}
+        lines = ''.join(json.dumps({'type': 'ADDED', 'object': o}) + '\n' for o in listing['items'])
+        return aiohttp.web.Response(text=lines, status=200, content_type='application/json')
+
+    # --- discovery ----------------------------------------------------------------------------------
+    def _discovery(self, path: str) -> dict:
+        reg = self.state.registry
+        if path == '/version':
+            return dict(KUBE_VERSION)
+        if path == '/api':
+            return {'kind': 'APIVersions', 'versions': ['v1'],
+                    'serverAddressByClientCIDRs': [{'clientCIDR': '0.0.0.0/0', 'serverAddress': self.server_address}]}
+        if path == '/apis':
+            return {'kind': 'APIGroupList', 'apiVersion': 'v1',
+                    'groups': [_api_group(g, vs) for g, vs in reg.group_versions().items()]}
+        parts = [p for p in path.split('/') if p]
+        if parts[0] == 'api':
+            group, version = '', parts[1]
+        elif len(parts) == 2:
+            versions = reg.group_versions().get(parts[1])
+            if not versions:
+                raise ApiError(404, 'the server could not find the requested resource')
+            return _api_group(parts[1], versions) | {'kind': 'APIGroup', 'apiVersion': 'v1'}
+        else:
+            group, version = parts[1], parts[2]
+        types = reg.in_group_version(group, version)
+        if not types:
+            raise ApiError(404, 'the server could not find the requested resource')
+        resources = []
+        for r in types:
+            entry = {'name': r.plural, 'singularName': r.singular, 'namespaced': r.namespaced, 'kind': r.kind,
+                     'verbs': list(r.verbs)}
+            if r.short_names:
+                entry['shortNames'] = list(r.short_names)
+            resources.append(entry)
+            for sub in r.subresources:
+                verbs = ['get', 'patch', 'update'] if sub == 'status' else ['update']
+                resources.append({'name': f'{r.plural}/{sub}', 'singularName': '', 'namespaced': r.namespaced,
+                                  'kind': r.kind, 'verbs': verbs})
+        return {'kind': 'APIResourceList', 'apiVersion': 'v1', 'groupVersion': f'{group}/{version}'.lstrip('/'),
+                'resources': resources}
+
+    # --- admin endpoints (for other processes) -----------------------------------------------------
+    def _admin(self, method: str, path: str, query: dict, body: Any):
+        state = self.state
+        try:
+            if path == '/_emulator/healthz':
+                return _json({'ok': True, 'calico_api': state.calico_api}, 200)
+            if path == '/_emulator/requests':
+                if method == 'GET':
+                    items = [r for r in list(self.recorded) if r['verb'] != 'admin' or query.get('admin')]
+                    if query.get('writes'):
+                        items = [r for r in items if r['verb'] in WRITE_VERBS]
+                    return _json(items, 200)
+                if method == 'DELETE':
+                    self.recorded.clear()
+                    return _json(success_status(), 200)
+            if path == '/_emulator/faults':
+                if method == 'POST':
+                    rules = body if isinstance(body, list) else [body]
+                    added = [self.faults.add(FaultRule.from_dict(r)).to_dict() for r in rules]
+                    return _json(added, 200)
+                if method == 'GET':
+                    return _json([r.to_dict() for r in self.faults.pending()], 200)
+                if method == 'DELETE':
+                    self.faults.clear()
+                    return _json(success_status(), 200)
+            if path == '/_emulator/objects':
+                if method == 'POST':
+                    return _json(state.seed(body if isinstance(body, list) else [body]), 200)
+                if method == 'GET':
+                    return _json(state.find_objects(query.get('kind') or None, query.get('apiVersion') or None,
+                                                    query.get('namespace') or None), 200)
+            if path == '/_emulator/reset' and method == 'POST':
+                state.reset()
+                self.faults.clear()
+                self.recorded.clear()
+                return _json(success_status(), 200)
+        except (ValueError, TypeError) as exc:
+            raise ApiError(400, f'bad admin request: {exc}') from None
+        raise ApiError(404, f'no admin endpoint {method} {path}')
+
+
+def _is_discovery(path: str) -> bool:
+    return path in ('/version', '/api', '/apis') or re.fullmatch(r'/api/[^/]+|/apis/[^/]+(/[^/]+)?', path) is not None
+
+
+def _api_group(group: str, versions: list[str]) -> dict:
+    return {'name': group,
+            'versions': [{'groupVersion': f'{group}/{v}', 'version': v} for v in versions],
+            'preferredVersion': {'groupVersion': f'{group}/{versions[0]}', 'version': versions[0]}}
+
+
+def _json(data: Any, status: int, headers: dict | None = None) -> aiohttp.web.Response:
+    # Always an explicit status: kmock's reactions would otherwise keep a previous one.
+    return aiohttp.web.Response(text=json.dumps(data), status=status, content_type='application/json',
+                                headers=headers)
+
+
+def _fault_response(rule: FaultRule):
+    if rule.reset:
+        return None
+    headers = {'Retry-After': str(rule.retry_after)} if rule.retry_after is not None else None
+    default_messages = {409: 'Operation cannot be fulfilled: the object has been modified; please apply your '
+                             'changes to the latest version and try again',
+                        429: 'Too many requests, please try again later.',
+                        500: 'Internal error occurred: injected fault',
+                        503: 'the server is currently unable to handle the request'}
+    message = rule.message or default_messages.get(rule.status, f'injected fault {rule.status}')
+    details = {'retryAfterSeconds': rule.retry_after} if rule.retry_after is not None else None
+    return _json(status_body(rule.status, message, details=details), rule.status, headers)

@@ -1,0 +1,23 @@
+from emulator.crd_schema import load_crd_schemas, validate_against_crd
+from helpers import gnp, hep
+
+
+def test_schemas_loaded_from_shared_at_runtime():
+    assert {'HostEndpoint', 'GlobalNetworkPolicy', 'NetworkPolicy', 'KubeControllersConfiguration'} <= set(
+        load_crd_schemas())
+
+
+def test_conforming_objects():
+    assert validate_against_crd(hep(expectedIPs=['10.0.0.1'], ports=[{'name': 'x', 'port': 1, 'protocol': 'TCP'}])) == []
+    assert validate_against_crd(gnp(order=10, preDNAT=True, applyOnForward=True, ingress=[
+        {'action': 'Allow', 'protocol': 6, 'destination': {'ports': [80, '30000:32767', 'http']}}])) == []
+
+
+def test_structural_errors():
+    errors = validate_against_crd(gnp(tier='default', order='x', ingress=[{'action': 'Allow', 'source': {'nets': '10.0.0.0/8'}}]))
+    assert any(e.startswith('spec:') and 'tier' in e for e in errors)
+    assert any(e.startswith('spec.order') for e in errors)
+    assert any(e.startswith('spec.ingress.0.source.nets') for e in errors)
+    assert validate_against_crd({'apiVersion': 'crd.projectcalico.org/v1', 'kind': 'HostEndpoint',
+                                 'metadata': {'name': 'x'}, 'spec': {}})[0].startswith('apiVersion')
+    assert 'kind' in validate_against_crd({'apiVersion': 'projectcalico.org/v3', 'kind': 'Nope', 'metadata': {}})[0]
