@@ -52,3 +52,13 @@ def node_hep(name, node, ip, interface="eth0", **extra):
     item = dict(name=name, node=node, interface_name=interface, expected_ips=[ip], labels={"k8s-role": "node"})
     item.update(extra)
     return item
+
+
+@pytest.fixture(autouse=True)
+def _never_touches_calico_internal_crds(request):
+    """Whatever a test does, the collection must never send a request to crd.projectcalico.org/v1."""
+    api = request.getfixturevalue("k8s_api") if "k8s_api" in request.fixturenames else None
+    yield
+    if api is not None:
+        internal = [r["method"] + " " + r["path"] for r in api.requests if r["path"].startswith("/apis/crd.projectcalico.org")]
+        assert internal == [], "requests to Calico's internal CRD API: %s" % internal

@@ -92,3 +92,15 @@ def test_awx_kubernetes_bearer_token_credential_over_tls(tmp_path):
         unauthenticated = [r for r in api.requests if r.get("status") == 401]
         assert unauthenticated == []
         assert all_writes(api), "the write went through the TLS endpoint with the token"
+
+
+def test_secrets_never_reach_the_output_even_at_vvv(k8s_api, tmp_path):
+    secret = "s3cr3t-" + os.urandom(6).hex()
+    env = ansible_env(k8s_api.url, tmp_path, auth=False)
+    args = {"host": k8s_api.url, "api_key": secret, "state": "gathered"}
+    cmd = [str(Path(sys.executable).parent / "ansible"), "localhost", "-c", "local", "-vvv",
+           "-m", "clusteredge.calico.calico_hostendpoint", "-a", json.dumps(args)]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120, cwd=str(tmp_path))
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert "SUCCESS" in proc.stdout
+    assert secret not in proc.stdout + proc.stderr

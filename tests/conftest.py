@@ -1,0 +1,64 @@
+"""Root pytest configuration for every test under tests/.
+
+* puts tests/ on sys.path, so ``import emulator`` works without installing anything;
+* registers the markers used across the suite (``--strict-markers`` is on);
+* gives Ansible sane defaults when pytest is not started through scripts/test.sh;
+* gives the whole session a private TMPDIR (the kubernetes client writes discovery caches there);
+* loads the emulator fixtures plugin once tests/emulator/pytest_fixtures.py exists.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+TESTS_DIR = Path(__file__).resolve().parent
+REPO_ROOT = TESTS_DIR.parent
+
+if str(TESTS_DIR) not in sys.path:
+    sys.path.insert(0, str(TESTS_DIR))
+
+# Same values as scripts/env.sh, for a bare `.venv/bin/pytest` run.
+os.environ.setdefault('ANSIBLE_COLLECTIONS_PATH', str(REPO_ROOT / '.build' / 'collections'))
+os.environ.setdefault('ANSIBLE_PYTHON_INTERPRETER', sys.executable)
+if str(TESTS_DIR) not in os.environ.get('PYTHONPATH', '').split(os.pathsep):
+    os.environ['PYTHONPATH'] = os.pathsep.join(p for p in (str(TESTS_DIR), os.environ.get('PYTHONPATH')) if p)
+
+if (TESTS_DIR / 'emulator' / 'pytest_fixtures.py').exists():
+    pytest_plugins = ['emulator.pytest_fixtures']
+
+MARKERS = {
+    'quality': 'quality gates: ansible-test sanity, ansible-lint, changelog lint, galaxy build (deselect: -m "not quality")',
+    'integration': 'runs Ansible end to end against the emulator and/or namespace nodes',
+    'slow': 'takes more than a few seconds',
+}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for name, description in MARKERS.items():
+        config.addinivalue_line('markers', f'{name}: {description}')
+
+
+@pytest.fixture(scope='session', autouse=True)
+def _private_tmpdir(tmp_path_factory: pytest.TempPathFactory):
+    """Point TMPDIR (this process and its children) at a per-session directory.
+
+    The kubernetes client's DynamicClient keeps a discovery cache file in the temp dir; sharing it
+    between sessions (or with a developer's real cluster) leaks API discovery between runs.
+    """
+    private = tmp_path_factory.mktemp('tmpdir')
+    saved_env, saved_tempdir = os.environ.get('TMPDIR'), tempfile.tempdir
+    os.environ['TMPDIR'] = str(private)
+    tempfile.tempdir = str(private)
+    try:
+        yield private
+    finally:
+        tempfile.tempdir = saved_tempdir
+        if saved_env is None:
+            os.environ.pop('TMPDIR', None)
+        else:
+            os.environ['TMPDIR'] = saved_env

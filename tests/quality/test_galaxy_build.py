@@ -1,0 +1,47 @@
+"""Quality gate: the collection builds, with the right version and without dev/test-only content."""
+
+from __future__ import annotations
+
+import json
+import tarfile
+
+import pytest
+import yaml
+
+from quality.tools import REPO_ROOT, run_tool, tool
+
+pytestmark = pytest.mark.quality
+
+# Must never be shipped (see build_ignore in galaxy.yml and .gitignore).
+FORBIDDEN_PREFIXES = ('.build/', '.venv/', '.git/', '.ci/', 'tests/output/', '.pytest_cache/', '.ansible/')
+
+
+@pytest.fixture(scope='module')
+def tarball(tmp_path_factory):
+    out = tmp_path_factory.mktemp('galaxy-build')
+    result = run_tool([tool('ansible-galaxy'), 'collection', 'build', '--output-path', str(out), str(REPO_ROOT)],
+                      cwd=REPO_ROOT, timeout=300)
+    assert result.returncode == 0, result.report()
+    built = sorted(out.glob('clusteredge-calico-*.tar.gz'))
+    assert len(built) == 1, result.report()
+    return built[0]
+
+
+def test_manifest_version(tarball):
+    galaxy = yaml.safe_load((REPO_ROOT / 'galaxy.yml').read_text(encoding='utf-8'))
+    with tarfile.open(tarball) as tar:
+        manifest = json.load(tar.extractfile('MANIFEST.json'))
+    info = manifest['collection_info']
+    assert (info['namespace'], info['name']) == ('clusteredge', 'calico')
+    assert info['version'] == galaxy['version'] == '0.1.0'
+    assert info['dependencies'] == galaxy['dependencies']
+    assert tarball.name == 'clusteredge-calico-0.1.0.tar.gz'
+
+
+def test_no_dev_content(tarball):
+    with tarfile.open(tarball) as tar:
+        names = tar.getnames()
+    leaked = [n for n in names if n.startswith(FORBIDDEN_PREFIXES) or '/__pycache__/' in f'/{n}/' or n.endswith('.pyc')]
+    assert not leaked, f'build contains dev/test-only files: {leaked[:20]}'
+    assert 'meta/runtime.yml' in names
+    assert 'galaxy.yml' not in names  # replaced by MANIFEST.json / FILES.json

@@ -1,0 +1,55 @@
+"""Helpers shared by the quality gates (ansible-test sanity, ansible-lint, changelog, galaxy build)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+VENV_BIN = Path(sys.executable).parent
+# Built by scripts/bootstrap.sh: a symlink ../../../.. back to REPO_ROOT (kept unresolved on purpose).
+COLLECTION_LINK = REPO_ROOT / '.build' / 'collections' / 'ansible_collections' / 'clusteredge' / 'calico'
+
+
+@dataclass
+class Result:
+    """Outcome of one tool run."""
+
+    args: list[str]
+    returncode: int
+    output: str
+
+    def report(self, tail: int = 200) -> str:
+        lines = self.output.rstrip().splitlines()
+        shown = lines[-tail:]
+        cut = f'... ({len(lines) - tail} earlier lines cut)\n' if len(lines) > tail else ''
+        return f'$ {" ".join(self.args)}\nexit {self.returncode}\n{cut}' + '\n'.join(shown)
+
+
+def tool(name: str) -> str:
+    """Absolute path of a console script of the running venv (falls back to PATH)."""
+    candidate = VENV_BIN / name
+    return str(candidate) if candidate.exists() else name
+
+
+def tool_env(**extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env['PATH'] = os.pathsep.join([str(VENV_BIN), env.get('PATH', '')])
+    env.setdefault('ANSIBLE_COLLECTIONS_PATH', str(REPO_ROOT / '.build' / 'collections'))
+    env.setdefault('ANSIBLE_PYTHON_INTERPRETER', sys.executable)
+    env['NO_COLOR'] = '1'
+    env['PY_COLORS'] = '0'
+    env.pop('FORCE_COLOR', None)
+    env.update(extra)
+    return env
+
+
+def run_tool(args: list[str], cwd: Path | str, timeout: int = 1200, **env: str) -> Result:
+    proc = subprocess.run(
+        args, cwd=str(cwd), env=tool_env(**env), stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout, check=False,
+    )
+    return Result(args=[str(a) for a in args], returncode=proc.returncode, output=proc.stdout)
