@@ -54,8 +54,10 @@ def already_exists(rtype, name: str) -> ApiError:
                     details={'name': name, 'group': rtype.group, 'kind': rtype.plural})
 
 
-def conflict(rtype, name: str, why: str = 'the object has been modified; please apply your changes '
-                                           'to the latest version and try again') -> ApiError:
+STALE_OBJECT = 'the object has been modified; please apply your changes to the latest version and try again'
+
+
+def conflict(rtype, name: str, why: str = STALE_OBJECT) -> ApiError:
     return ApiError(409, f'Operation cannot be fulfilled on {rtype.qualified_plural} "{name}": {why}',
                     reason='Conflict', details={'name': name, 'group': rtype.group, 'kind': rtype.plural})
 

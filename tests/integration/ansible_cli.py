@@ -73,7 +73,7 @@ def run_module(env, module, args, check=False, diff=False):
         cmd.append("--check")
     if diff:
         cmd.append("--diff")
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=180, cwd=str(env.get("TMPDIR", REPO)))
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False, timeout=180, cwd=str(env.get("TMPDIR", REPO)))
     return ModuleResult(proc)
 
 
@@ -89,5 +89,5 @@ def run_playbook(env, playbook, extra_vars=None, check=False, diff=False, invent
         cmd.append("--check")
     if diff:
         cmd.append("--diff")
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600, cwd=str(cwd or env.get("TMPDIR", REPO)))
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False, timeout=600, cwd=str(cwd or env.get("TMPDIR", REPO)))
     return AnsibleRun(proc)

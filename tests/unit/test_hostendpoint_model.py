@@ -97,8 +97,8 @@ def test_overridden_prunes_only_this_owners_objects():
     theirs = live(HEP.render(item(name="theirs"), "team-b"))
     hand_made = live(HEP.render(item(name="hand-made"), OWNER))
     del hand_made["metadata"]["labels"][_state.OWNER_LABEL]
-    auto = {"metadata": {"name": "node-1-auto-hep", "labels": {"projectcalico.org/created-by": "calico-kube-controllers",
-                                                             _state.OWNER_LABEL: OWNER}}, "spec": {"node": "node-1", "interfaceName": "*"}}
+    auto_labels = {"projectcalico.org/created-by": "calico-kube-controllers", _state.OWNER_LABEL: OWNER}
+    auto = {"metadata": {"name": "node-1-auto-hep", "labels": auto_labels}, "spec": {"node": "node-1", "interfaceName": "*"}}
     changes = _state.plan(HEP, "overridden", [item(name="keep")], [mine, theirs, hand_made, auto], OWNER)
     assert [(c.action, c.key) for c in changes] == [("create", "keep"), ("delete", "mine-old")]
 
