@@ -176,6 +176,10 @@ class CalicoClient(object):
         meta = body["metadata"]
         return self._write("PUT", resource.object_path(meta["name"], meta.get("namespace")), body)
 
+    def merge_patch(self, resource, name, patch, namespace=None):
+        """JSON merge patch (RFC 7386): only the fields given change, others are left alone."""
+        return self._write("PATCH", resource.object_path(name, namespace), patch, content_type="application/merge-patch+json")
+
     def delete(self, resource, name, namespace=None):
         try:
             return self._write("DELETE", resource.object_path(name, namespace), None)
@@ -184,12 +188,12 @@ class CalicoClient(object):
                 return None  # already gone: the goal is reached
             raise
 
-    def _write(self, method, path, body):
+    def _write(self, method, path, body, **params):
         if not self.dry_run:
-            return self.request(method, path, body=body)
+            return self.request(method, path, body=body, **params)
         if self._dry_run_supported:
             try:
-                return self.request(method, path, body=body, dry_run=DRY_RUN)
+                return self.request(method, path, body=body, dry_run=DRY_RUN, **params)
             except ApiError as exc:
                 if exc.status != 400 or "dry" not in str(exc).lower():
                     raise

@@ -40,3 +40,16 @@ class ApiResource(object):
 
 
 HOSTENDPOINTS = ApiResource(CALICO_API_VERSION, "HostEndpoint", "hostendpoints")
+GLOBALNETWORKPOLICIES = ApiResource(CALICO_API_VERSION, "GlobalNetworkPolicy", "globalnetworkpolicies")
+NETWORKPOLICIES = ApiResource(CALICO_API_VERSION, "NetworkPolicy", "networkpolicies", namespaced=True)
+IPPOOLS = ApiResource(CALICO_API_VERSION, "IPPool", "ippools")
+BGPCONFIGURATIONS = ApiResource(CALICO_API_VERSION, "BGPConfiguration", "bgpconfigurations")
+
+SERVICES = ApiResource("v1", "Service", "services", namespaced=True)
+NAMESPACES = ApiResource("v1", "Namespace", "namespaces")
+NODES = ApiResource("v1", "Node", "nodes")
+# ServiceCIDR is GA in networking.k8s.io/v1 from Kubernetes 1.33, beta before; read whichever is served.
+SERVICECIDRS = (
+    ApiResource("networking.k8s.io/v1", "ServiceCIDR", "servicecidrs"),
+    ApiResource("networking.k8s.io/v1beta1", "ServiceCIDR", "servicecidrs"),
+)

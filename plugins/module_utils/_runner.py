@@ -30,7 +30,7 @@ from ansible_collections.clusteredge.calico.plugins.module_utils._validation imp
 CONFLICT_ATTEMPTS = 5
 
 
-def resource_argument_spec(item_spec):
+def resource_argument_spec(item_spec, extra=None):
     """Auth options exactly as kubernetes.core, plus the shared resource-module options."""
     spec = copy.deepcopy(AUTH_ARG_SPEC)
     spec.update(
@@ -39,18 +39,20 @@ def resource_argument_spec(item_spec):
         owner=dict(type="str", default=_state.DEFAULT_OWNER),
         adopt=dict(type="bool", default=False),
     )
+    spec.update(extra or {})
     return spec
 
 
-def build_module(item_spec):
-    kwargs = dict(argument_spec=resource_argument_spec(item_spec), supports_check_mode=True)
+def build_module(item_spec, extra=None):
+    kwargs = dict(argument_spec=resource_argument_spec(item_spec, extra), supports_check_mode=True)
     if HAS_KUBERNETES_CORE:
         # The kubernetes library is only needed once we connect: `rendered` works without it.
         return AnsibleK8SModule(module_class=AnsibleModule, check_k8s=False, check_pyyaml=False, **kwargs)
     return AnsibleModule(**kwargs)
 
 
-def _input_errors(adapter, params):
+def common_input_errors(params):
+    """Problems every resource module shares: config presence for the state, and the owner label value."""
     state = params["state"]
     items = params["config"] or []
     errors = []
@@ -60,7 +62,6 @@ def _input_errors(adapter, params):
     problem = check_label_value(params["owner"])
     if problem or not params["owner"]:
         errors.append("owner: %s" % (problem or "must not be empty"))
-    errors.extend(adapter.validate(items, state))
     return errors
 
 
@@ -68,12 +69,12 @@ def _fail(module, msg, **extra):
     module.fail_json(msg=msg, **extra)
 
 
-def _summarise_errors(errors):
+def summarise_errors(errors):
     head = "%d invalid input%s, nothing was changed: " % (len(errors), "" if len(errors) == 1 else "s")
     return head + "; ".join(errors)
 
 
-def _apply(client, adapter, state, change, owner, adopt):
+def apply_change(client, adapter, state, change, owner, adopt=False):
     """Write one change; a 409 re-reads the object and re-applies the same intent."""
     resource = adapter.resource
     for _attempt in range(CONFLICT_ATTEMPTS):
@@ -112,9 +113,9 @@ def run_resource_module(module, adapter):
     items = params["config"] or []
     owner = params["owner"]
 
-    errors = _input_errors(adapter, params)
+    errors = common_input_errors(params) + adapter.validate(items, state)
     if errors:
-        _fail(module, _summarise_errors(errors), errors=errors)
+        _fail(module, summarise_errors(errors), errors=errors)
 
     if state == "rendered":
         module.exit_json(changed=False, rendered=[adapter.render(item, owner) for item in items])
@@ -143,7 +144,7 @@ def run_resource_module(module, adapter):
     done = dict(created=[], updated=[], deleted=[])
     for change in changes:
         try:
-            result = _apply(client, adapter, state, change, owner, params["adopt"])
+            result = apply_change(client, adapter, state, change, owner, params["adopt"])
         except ApiError as exc:
             applied = sum(len(v) for v in done.values())
             _fail(module, "%s %s %r failed after %d of %d changes were applied: %s"

@@ -1,0 +1,317 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, clusteredge platform engineering
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Runs calico_clusterip_exposure: validate, read each kind once, resolve, render, plan, write in a safe order.
+
+Private to this collection: no stability promise.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from ansible_collections.clusteredge.calico.plugins.module_utils import _exposure as x
+from ansible_collections.clusteredge.calico.plugins.module_utils import _resources as r
+from ansible_collections.clusteredge.calico.plugins.module_utils import _state
+from ansible_collections.clusteredge.calico.plugins.module_utils._client import ApiError, CalicoClient
+from ansible_collections.clusteredge.calico.plugins.module_utils._manifests import RenderedAdapter
+from ansible_collections.clusteredge.calico.plugins.module_utils._runner import apply_change, common_input_errors, summarise_errors
+from ansible_collections.clusteredge.calico.plugins.module_utils._selector import SelectorError
+from ansible_collections.clusteredge.calico.plugins.module_utils._validation import canonical_ip
+
+GNP_ADAPTER = RenderedAdapter(r.GLOBALNETWORKPOLICIES)
+NP_ADAPTER = RenderedAdapter(r.NETWORKPOLICIES)
+
+MODULE_OPTIONS = dict(
+    node_selector=dict(type="str"),
+    service_cidrs=dict(type="list", elements="str"),
+    pod_cidrs=dict(type="list", elements="str"),
+    nodeport_range=dict(type="str", default=x.DEFAULT_NODEPORT_RANGE),
+    name_prefix=dict(type="str", default="clusteredge"),
+    require_advertised=dict(type="bool", default=False),
+)
+
+
+def default_node_selector(owner):
+    """The HostEndpoints calico_hostendpoint created for the same owner."""
+    return "%s == '%s'" % (_state.OWNER_LABEL, owner)
+
+
+class Reads(object):
+    """Everything read from the cluster, each kind with one request."""
+
+    def __init__(self, client, params):
+        client.require_calico_api([r.HOSTENDPOINTS, r.GLOBALNETWORKPOLICIES, r.NETWORKPOLICIES, r.IPPOOLS, r.BGPCONFIGURATIONS])
+        self.namespaces = set(o["metadata"]["name"] for o in client.list(r.NAMESPACES))
+        self.services = dict((_state.object_key(o), o) for o in client.list(r.SERVICES))
+        self.gnps = client.list(r.GLOBALNETWORKPOLICIES)
+        self.nps = client.list(r.NETWORKPOLICIES)
+        self.hostendpoints = client.list(r.HOSTENDPOINTS)
+        self.nodes = client.list(r.NODES)
+        self.ippools = [] if params.get("pod_cidrs") else client.list(r.IPPOOLS)
+        self.bgp_default = client.get(r.BGPCONFIGURATIONS, "default")
+        self.service_cidr_objects = [] if params.get("service_cidrs") else _list_first_served(client, r.SERVICECIDRS)
+
+
+def _list_first_served(client, resources):
+    for resource in resources:
+        try:
+            return client.list(resource)
+        except ApiError as exc:
+            if exc.status not in (403, 404):
+                raise
+    return []
+
+
+def advertised_ranges(bgp_default):
+    return [entry.get("cidr") for entry in ((bgp_default or {}).get("spec") or {}).get("serviceClusterIPs") or [] if entry.get("cidr")]
+
+
+def discover_service_ranges(params, reads):
+    """Given, else the ServiceCIDR API, else BGPConfiguration default .spec.serviceClusterIPs (SPEC §9)."""
+    if params.get("service_cidrs"):
+        return list(params["service_cidrs"]), "given"
+    cidrs = []
+    for obj in reads.service_cidr_objects:
+        cidrs.extend(c for c in (obj.get("spec") or {}).get("cidrs") or [] if c not in cidrs)
+    if cidrs:
+        return cidrs, "ServiceCIDR"
+    cidrs = advertised_ranges(reads.bgp_default)
+    return cidrs, "BGPConfiguration default" if cidrs else None
+
+
+def discover_pod_ranges(params, reads):
+    """Given, else every IPPool that serves workloads, disabled ones included: pods keep their addresses."""
+    if params.get("pod_cidrs"):
+        return list(params["pod_cidrs"])
+    cidrs = []
+    for pool in reads.ippools:
+        spec = pool.get("spec") or {}
+        uses = spec.get("allowedUses") or ["Workload", "Tunnel"]
+        if "Workload" in uses and spec.get("cidr") and spec["cidr"] not in cidrs:
+            cidrs.append(spec["cidr"])
+    return cidrs
+
+
+def _owned_component(obj, owner):
+    labels = _state.labels_of(obj)
+    return labels.get(_state.OWNER_LABEL) == owner and labels.get(x.COMPONENT_LABEL) == x.COMPONENT
+
+
+def _context(params, owner, service_ranges, pod_ranges):
+    return dict(owner=owner, name_prefix=params["name_prefix"], node_selector=params["node_selector"],
+                nodeport_range=params["nodeport_range"], service_ranges=x.by_family(service_ranges),
+                pod_cidrs=x.by_family(pod_ranges))
+
+
+def _resolve_all(target, items_by_key, services, ctx, errors, warnings, kept_only_note):
+    exposures = []
+    records = {}
+    for key in sorted(target):
+        item = target[key]
+        service = services.get(key)
+        where = "config[%d] (Service %s)" % (items_by_key[key][0], key) if key in items_by_key else "Service %s" % key
+        if service is None:
+            if key in items_by_key:
+                errors.append("%s: %s" % (where, kept_only_note(key)))
+            else:
+                warnings.append("Service %s no longer exists: its exposure is removed so that no rule keeps allowing "
+                                "traffic to a cluster IP it no longer owns" % key)
+            continue
+        exposure, problems = x.resolve(key, item, service, ctx)
+        errors.extend("%s: %s" % (where, p) for p in problems)
+        if exposure:
+            exposures.append(exposure)
+            records[key] = x.record_for(exposure, item)
+    return exposures, records
+
+
+def _service_annotation_patches(exposures, current, reads, owner):
+    """Pin annotations: set on exposed Services, removed from Services this owner no longer exposes."""
+    patches = []
+    exposed = dict((e["key"], e) for e in exposures)
+    for key in sorted(set(exposed) | set(current)):
+        service = reads.services.get(key)
+        if service is None:
+            continue
+        annotations = (service.get("metadata") or {}).get("annotations") or {}
+        if key in exposed:
+            wanted = {x.PIN_ANNOTATION: ",".join(exposed[key]["cluster_ips"]), x.PINNED_BY_ANNOTATION: owner}
+            if any(annotations.get(k) != val for k, val in wanted.items()):
+                patches.append((key, service, {"metadata": {"annotations": wanted}}))
+        elif annotations.get(x.PINNED_BY_ANNOTATION) == owner:
+            patches.append((key, service, {"metadata": {"annotations": {x.PIN_ANNOTATION: None, x.PINNED_BY_ANNOTATION: None}}}))
+    return patches
+
+
+def _write_order(adapter, change, prefix):
+    """Allows before the deny on the way in, the deny first on the way out; pod policies before host policies."""
+    name = change.key.rsplit("/", 1)[-1]
+    is_deny = adapter is GNP_ADAPTER and name == "%s-deny-service-ranges" % prefix
+    if change.action != "delete":
+        return (1 if is_deny else 0, 0 if adapter is NP_ADAPTER else 1)
+    return (2 if is_deny else 3, 1 if adapter is NP_ADAPTER else 0)
+
+
+def _fail(module, msg, **extra):
+    module.fail_json(msg=msg, **extra)
+
+
+def run_exposure_module(module):
+    params = module.params
+    state = params["state"]
+    owner = params["owner"]
+    items = params["config"] or []
+    if params.get("node_selector") is None:
+        params["node_selector"] = default_node_selector(owner)
+
+    errors = common_input_errors(params) + x.validate_params(params)
+    if errors:
+        _fail(module, summarise_errors(errors), errors=errors)
+    items_by_key = dict((x.service_key(i["namespace"], i["name"]), (index, i)) for index, i in enumerate(items))
+
+    if state == "rendered":
+        ctx = _context(params, owner, params["service_cidrs"], params["pod_cidrs"])
+        services = dict((key, x.service_from_override(item)) for key, (_index, item) in items_by_key.items())
+        target = dict((key, item) for key, (_index, item) in items_by_key.items())
+        warnings = []
+        exposures, records = _resolve_all(target, items_by_key, services, ctx, errors, warnings, lambda key: "unreachable")
+        if errors:
+            _fail(module, summarise_errors(errors), errors=errors)
+        gnps, nps = x.render(exposures, records, ctx)
+        module.exit_json(changed=False, rendered=gnps + nps, exposures=[x.exposure_summary(e) for e in exposures])
+
+    client = CalicoClient.from_module(module)
+    try:
+        reads = Reads(client, params)
+    except ApiError as exc:
+        _fail(module, str(exc), api_status=exc.status)
+
+    current = {}
+    for np in reads.nps:
+        record = x.record_of(np) if _owned_component(np, owner) else None
+        if record:
+            current[x.service_key(record["namespace"], record["name"])] = record
+    if state == "gathered":
+        wanted = set(items_by_key)
+        gathered = [x.record_as_item(current[key]) for key in sorted(current) if not wanted or key in wanted]
+        module.exit_json(changed=False, gathered=gathered, api_requests=client.request_counts)
+
+    warnings = []
+    service_ranges, range_source = discover_service_ranges(params, reads)
+    pod_ranges = discover_pod_ranges(params, reads)
+    target = x.target_items(state, [i for _k, (_n, i) in sorted(items_by_key.items())], current)
+    if target and not service_ranges:
+        errors.append("service_cidrs: no service cluster IP range found (no ServiceCIDR objects, no serviceClusterIPs in "
+                      "BGPConfiguration default); give service_cidrs, or the explicit deny that keeps unlisted clients out "
+                      "cannot be written")
+    if target and not pod_ranges:
+        errors.append("pod_cidrs: no IPPool serves workloads; give pod_cidrs")
+    errors.extend("pod_cidrs: %s" % p for p in x.overlap_problems(pod_ranges, service_ranges) if target)
+    if errors:
+        _fail(module, "%d input%s cannot be applied, nothing was changed: %s"
+              % (len(errors), "" if len(errors) == 1 else "s", "; ".join(errors)), errors=errors)
+
+    ctx = _context(params, owner, service_ranges, pod_ranges)
+
+    def missing(key):
+        namespace = key.split("/", 1)[0]
+        if namespace not in reads.namespaces:
+            return "namespace %r does not exist" % namespace
+        return "Service not found"
+
+    exposures, records = _resolve_all(target, items_by_key, reads.services, ctx, errors, warnings, missing)
+    owners_by_ip = {}
+    for key, service in reads.services.items():
+        for ip in x.cluster_ips_of(service):
+            owners_by_ip[canonical_ip(ip)] = key
+    target_items = dict((k, (items_by_key.get(k) or (0, {}))[1]) for k in target)
+    errors.extend(x.reuse_problems(current, set(records), owners_by_ip, target_items))
+    for exposure in exposures:
+        previous = current.get(exposure["key"])
+        if previous and (previous.get("cluster_ips") != exposure["cluster_ips"] or previous.get("uid") != exposure["uid"]):
+            warnings.append("Service %s was recreated (cluster IPs %s, now %s): its exposure is re-pinned"
+                            % (exposure["key"], ", ".join(previous.get("cluster_ips") or []), ", ".join(exposure["cluster_ips"])))
+    advertised = advertised_ranges(reads.bgp_default)
+    for exposure in exposures:
+        for ip in exposure["cluster_ips"]:
+            if any(ipaddress.ip_address(ip) in ipaddress.ip_network(c) for c in advertised if x.family(c) == x.family(ip)):
+                continue
+            message = ("cluster IP %s of Service %s is outside every serviceClusterIPs range of BGPConfiguration default (%s): "
+                       "Calico does not advertise it" % (ip, exposure["key"], ", ".join(advertised) or "none configured"))
+            if params["require_advertised"]:
+                errors.append(message)
+            else:
+                warnings.append(message)
+
+    gnps, nps = x.render(exposures, records, ctx)
+    live_gnps = [o for o in reads.gnps if _owned_component(o, owner) or o["metadata"]["name"] in set(g["metadata"]["name"] for g in gnps)]
+    desired_np_keys = set(_state.object_key(n) for n in nps)
+    live_nps = [o for o in reads.nps if _owned_component(o, owner) or _state.object_key(o) in desired_np_keys]
+    try:
+        plans = [(GNP_ADAPTER, c) for c in _state.plan(GNP_ADAPTER, "overridden", gnps, live_gnps, owner, params["adopt"])]
+        plans += [(NP_ADAPTER, c) for c in _state.plan(NP_ADAPTER, "overridden", nps, live_nps, owner, params["adopt"])]
+    except _state.PlanError as exc:
+        errors.extend(exc.errors)
+        plans = []
+    if any(a is GNP_ADAPTER and c.action == "delete" and x.is_host_traffic_policy(c.live, params["name_prefix"]) for a, c in plans):
+        try:
+            report = x.node_report(reads.nodes, reads.hostendpoints, params["node_selector"])
+        except SelectorError:
+            report = []
+        still = sorted(h for entry in report for h in entry["hostendpoints"])
+        if still:
+            errors.append("the host-traffic policy cannot be deleted while HostEndpoints it keeps usable still exist (%s): "
+                          "without it Calico denies those nodes' traffic. Delete the HostEndpoints first "
+                          "(calico_hostendpoint state=deleted), then the policies" % ", ".join(still))
+    if errors:
+        _fail(module, "%d input%s cannot be applied, nothing was changed: %s"
+              % (len(errors), "" if len(errors) == 1 else "s", "; ".join(errors)), errors=errors, warnings_so_far=warnings)
+
+    plans.sort(key=lambda pair: _write_order(pair[0], pair[1], params["name_prefix"]))
+    patches = _service_annotation_patches(exposures, current, reads, owner)
+    done = dict(created=[], updated=[], deleted=[])
+    total = len(plans) + len(patches)
+    for adapter, change in plans:
+        label = "%s/%s" % (adapter.kind, change.key)
+        try:
+            apply_change(client, adapter, "overridden", change, owner)
+        except ApiError as exc:
+            _fail(module, "%s %s failed after %d of %d changes were applied: %s"
+                  % (change.action.capitalize(), label, sum(len(n) for n in done.values()), total, exc),
+                  changed=any(done.values()), changes=done, api_status=exc.status, api_requests=client.request_counts)
+        done[{"create": "created", "update": "updated", "delete": "deleted"}[change.action]].append(label)
+    for key, service, patch in patches:
+        try:
+            client.merge_patch(r.SERVICES, service["metadata"]["name"], patch, namespace=service["metadata"]["namespace"])
+        except ApiError as exc:
+            _fail(module, "Recording the pin on Service %s failed after the policies were applied: %s" % (key, exc),
+                  changed=True, changes=done, api_status=exc.status, api_requests=client.request_counts)
+        done["updated"].append("Service/%s" % key)
+
+    for message in warnings:
+        module.warn(message)
+    try:
+        report = x.node_report(reads.nodes, reads.hostendpoints, params["node_selector"])
+    except SelectorError:
+        report = []
+    for entry in report:
+        if entry["missing_expected_ips"]:
+            missing_ips = ", ".join(entry["missing_expected_ips"])
+            module.warn("HostEndpoints %s of node %s lack expectedIPs %s: pod policy rules that select nodes will not match "
+                        "traffic the node forwards with those addresses" % (", ".join(entry["hostendpoints"]), entry["node"], missing_ips))
+    before = [x.record_as_item(current[key]) for key in sorted(current)]
+    after = [x.record_as_item(records[key]) for key in sorted(records)]
+    result = dict(changed=total > 0, before=before, after=after, changes=done, exposures=[x.exposure_summary(e) for e in exposures],
+                  service_ranges=service_ranges, service_ranges_source=range_source, pod_ranges=pod_ranges, node_report=report,
+                  policies=sorted("%s/%s" % (o["kind"], _state.object_key(o)) for o in gnps + nps), api_requests=client.request_counts)
+    if module._diff:
+        live_by_label = dict(("%s/%s" % (o["kind"], _state.object_key(o)), o) for o in live_gnps + live_nps)
+        desired_by_label = dict(("%s/%s" % (o["kind"], _state.object_key(o)), o) for o in gnps + nps)
+        touched = [("%s/%s" % (a.kind, c.key)) for a, c in plans]
+        result["diff"] = dict(
+            before=dict((k, GNP_ADAPTER.view(live_by_label[k])) for k in touched if k in live_by_label),
+            after=dict((k, GNP_ADAPTER.view(desired_by_label[k])) for k in touched if k in desired_by_label),
+        )
+    module.exit_json(**result)
