@@ -1,0 +1,160 @@
+"""calico_clusterip_exposure end to end against the emulator: cluster mode, states, idempotence, check mode."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from integration import cluster
+from integration.conftest import all_writes, persisted_writes
+
+pytestmark = pytest.mark.integration
+
+OWNER = {"clusteredge.calico/owner": "clusteredge.calico", "clusteredge.calico/component": "clusterip-exposure"}
+
+
+def policies(api):
+    return {o["metadata"]["name"]: o for o in api.objects("GlobalNetworkPolicy")}
+
+
+def pod_policies(api):
+    return {"%s/%s" % (o["metadata"]["namespace"], o["metadata"]["name"]): o for o in api.objects("NetworkPolicy")}
+
+
+def services(api):
+    return {"%s/%s" % (o["metadata"]["namespace"], o["metadata"]["name"]): o for o in api.objects("Service")}
+
+
+@pytest.fixture
+def shop(k8s_api):
+    created = cluster.standard_cluster(k8s_api, services=[
+        cluster.service("shop", "frontend", ports=((80, "TCP", 8080), (443, "TCP", 8443))),
+        cluster.service("shop", "api", ports=((8080, "TCP", "http-api"),)),
+        cluster.service("shop", "cache", ports=((6379, "TCP", 6379),)),
+    ])
+    k8s_api.clear_requests()  # the tests look at what the module sends, not at this set-up
+    return {"%s/%s" % (s["metadata"]["namespace"], s["metadata"]["name"]): s["spec"]["clusterIP"] for s in created}
+
+
+def test_cluster_mode_creates_host_and_pod_policies_and_pins(k8s_api, expose, shop):
+    result = expose(config=[dict(namespace="shop", name="frontend", sources=["50.60.0.0/16"], ports=[443]),
+                            dict(namespace="shop", name="api", sources=["70.80.90.0/24"])], state="merged")
+    assert result["changed"] is True, result
+    gnps = policies(k8s_api)
+    assert sorted(gnps) == ["clusteredge-allow-cluster-ips", "clusteredge-allow-from-cluster", "clusteredge-allow-to-pods",
+                            "clusteredge-allow-traffic-hostendpoints", "clusteredge-deny-service-ranges"]
+    for gnp in gnps.values():
+        assert gnp["metadata"]["labels"] == OWNER
+        assert gnp["spec"]["selector"] == "clusteredge.calico/owner == 'clusteredge.calico'", "never all()"
+        assert "order" in gnp["spec"], "every policy has an explicit order"
+    allow = gnps["clusteredge-allow-cluster-ips"]["spec"]
+    assert allow["preDNAT"] is True and allow["applyOnForward"] is True and allow["types"] == ["Ingress"]
+    assert allow["ingress"] == [
+        {"action": "Allow", "protocol": "TCP", "source": {"nets": ["70.80.90.0/24"]},
+         "destination": {"nets": [shop["shop/api"] + "/32"], "ports": [8080]},
+         "metadata": {"annotations": {"clusteredge.calico/service": "shop/api"}}},
+        {"action": "Allow", "protocol": "TCP", "source": {"nets": ["50.60.0.0/16"]},
+         "destination": {"nets": [shop["shop/frontend"] + "/32"], "ports": [443]},
+         "metadata": {"annotations": {"clusteredge.calico/service": "shop/frontend"}}},
+    ]
+    deny = gnps["clusteredge-deny-service-ranges"]["spec"]
+    assert deny["ingress"] == [{"action": "Deny", "destination": {"nets": ["10.96.0.0/12"]}}]
+    assert deny["order"] > allow["order"], "allows decide before the deny"
+    host = gnps["clusteredge-allow-traffic-hostendpoints"]["spec"]
+    assert host["types"] == ["Ingress", "Egress"] and host["egress"] == [{"action": "Allow"}]
+    assert "preDNAT" not in host or host["preDNAT"] is False
+
+    pod = pod_policies(k8s_api)
+    assert sorted(pod) == ["shop/clusteredge-allow-svc-api", "shop/clusteredge-allow-svc-frontend"]
+    frontend = pod["shop/clusteredge-allow-svc-frontend"]["spec"]
+    assert frontend["selector"] == "app == 'frontend'"
+    assert [r["destination"]["ports"] for r in frontend["ingress"]] == [[8443]] * 3, "target port of service port 443 only"
+    assert frontend["ingress"][0]["source"] == {"selector": "clusteredge.calico/owner == 'clusteredge.calico'", "namespaceSelector": "global()"}
+    assert frontend["ingress"][1]["source"] == {"nets": ["50.60.0.0/16"]}
+    assert frontend["ingress"][2]["source"] == {"nets": ["192.168.0.0/16"]}, "in-cluster clients by default"
+    api_policy = pod["shop/clusteredge-allow-svc-api"]["spec"]
+    assert api_policy["ingress"][0]["destination"]["ports"] == ["http-api"], "named target ports are used by name"
+
+    annotations = services(k8s_api)["shop/frontend"]["metadata"]["annotations"]
+    assert annotations["clusteredge.calico/pinned-cluster-ips"] == shop["shop/frontend"]
+    assert "clusteredge.calico/pinned-cluster-ips" not in (services(k8s_api)["shop/cache"]["metadata"].get("annotations") or {})
+    assert [e["name"] for e in result["exposures"]] == ["api", "frontend"]
+    assert result["service_ranges"] == ["10.96.0.0/12"] and result["service_ranges_source"] == "ServiceCIDR"
+
+
+def test_a_second_run_reads_each_kind_once_and_writes_nothing(k8s_api, expose, shop):
+    config = [dict(namespace="shop", name="frontend", sources=["50.60.0.0/16"])]
+    expose(config=config)
+    k8s_api.clear_requests()
+    again = expose(config=config)
+    assert again["changed"] is False, again
+    assert all_writes(k8s_api) == []
+    reads = [r for r in k8s_api.requests if r["method"] == "GET" and not r["path"].startswith(("/_emulator", "/version", "/api?"))
+             and r["path"] not in ("/api", "/apis")]
+    paths = [r["path"] for r in reads]
+    assert len(paths) == len(set(paths)), "each kind is read once: %s" % paths
+    assert len(paths) <= 11, paths
+
+
+def test_merged_adds_sources_replaced_sets_them_overridden_removes_unlisted(k8s_api, expose, shop):
+    expose(config=[dict(namespace="shop", name="frontend", sources=["50.60.0.0/16"]),
+                   dict(namespace="shop", name="api", sources=["70.80.90.0/24"])])
+    merged = expose(config=[dict(namespace="shop", name="frontend", sources=["50.61.0.0/16"])], state="merged")
+    frontend = [e for e in merged["after"] if e["name"] == "frontend"][0]
+    assert frontend["sources"] == ["50.60.0.0/16", "50.61.0.0/16"]
+    replaced = expose(config=[dict(namespace="shop", name="frontend", sources=["50.62.0.0/16"])], state="replaced")
+    assert [e["sources"] for e in replaced["after"]] == [["70.80.90.0/24"], ["50.62.0.0/16"]]
+    overridden = expose(config=[dict(namespace="shop", name="api", sources=["70.80.90.0/24"])], state="overridden")
+    assert [e["name"] for e in overridden["after"]] == ["api"]
+    assert "NetworkPolicy/shop/clusteredge-allow-svc-frontend" in overridden["changes"]["deleted"]
+    assert "shop/clusteredge-allow-svc-frontend" not in pod_policies(k8s_api)
+    assert "clusteredge.calico/pinned-cluster-ips" not in (services(k8s_api)["shop/frontend"]["metadata"].get("annotations") or {})
+    gathered = expose(state="gathered")
+    assert gathered["gathered"] == [dict(namespace="shop", name="api", sources=["70.80.90.0/24"], ports=None,
+                                         cluster_ip=shop["shop/api"], mode="auto", allow_cluster_clients=True, allow_any_source=False)]
+
+
+def test_check_mode_predicts_with_dry_runs_and_persists_nothing(k8s_api, expose, shop):
+    result = expose(config=[dict(namespace="shop", name="frontend", sources=["50.60.0.0/16"])], check=True)
+    assert result["changed"] is True
+    assert len(result["changes"]["created"]) == 6 and result["changes"]["updated"] == ["Service/shop/frontend"]
+    assert all(w["dry_run"] for w in all_writes(k8s_api)) and persisted_writes(k8s_api) == []
+    assert policies(k8s_api) == {} and pod_policies(k8s_api) == {}
+
+
+def test_writes_allows_before_the_deny_and_removes_the_deny_first(k8s_api, expose, shop):
+    expose(config=[dict(namespace="shop", name="frontend", sources=["50.60.0.0/16"])])
+    creates = [r["body"]["metadata"]["name"] for r in all_writes(k8s_api) if r["method"] == "POST"]
+    assert creates.index("clusteredge-deny-service-ranges") == len(creates) - 1, creates
+    k8s_api.clear_requests()
+    expose(state="deleted")
+    deletes = [r["path"].rsplit("/", 1)[-1] for r in all_writes(k8s_api) if r["method"] == "DELETE"]
+    assert deletes[0] == "clusteredge-deny-service-ranges", deletes
+    assert policies(k8s_api) == {} and pod_policies(k8s_api) == {}
+
+
+def test_deleting_the_host_policy_is_refused_while_node_hostendpoints_exist(k8s_api, expose, hep, shop):
+    expose(config=[dict(namespace="shop", name="frontend", sources=["50.60.0.0/16"])])
+    hep(config=[cluster.node_hep_item(1)])
+    k8s_api.clear_requests()
+    refused = expose(state="deleted")
+    assert refused.failed
+    assert "node-1-eth0" in refused["msg"] and "Delete the HostEndpoints first" in refused["msg"]
+    assert all_writes(k8s_api) == []
+    hep(state="deleted")
+    assert not expose(state="deleted").failed
+
+
+def test_diff_lists_the_changed_policies(k8s_api, expose, shop):
+    expose(config=[dict(namespace="shop", name="frontend", sources=["50.60.0.0/16"])])
+    result = expose(config=[dict(namespace="shop", name="frontend", sources=["50.61.0.0/16"])], state="replaced", diff=True)
+    assert "GlobalNetworkPolicy/clusteredge-allow-cluster-ips" in result.stdout
+    lines = [line.replace(" ", "") for line in result.stdout.splitlines()]
+    assert '-"50.60.0.0/16"' in lines and '+"50.61.0.0/16"' in lines
+
+
+def test_records_survive_as_annotations_a_person_can_read(k8s_api, expose, shop):
+    expose(config=[dict(namespace="shop", name="api", sources=["70.80.90.0/24"], ports=["p8080"])])
+    record = json.loads(pod_policies(k8s_api)["shop/clusteredge-allow-svc-api"]["metadata"]["annotations"]["clusteredge.calico/exposure"])
+    assert record["cluster_ips"] == [shop["shop/api"]] and record["ports"] == ["p8080"] and record["uid"]
