@@ -485,6 +485,51 @@ def record_for(exposure, item):
     )
 
 
+def context(params, owner, service_ranges, pod_ranges):
+    """What rendering needs besides the exposures themselves."""
+    return dict(owner=owner, name_prefix=params["name_prefix"], node_selector=params["node_selector"],
+                nodeport_range=params["nodeport_range"], service_ranges=by_family(service_ranges),
+                pod_cidrs=by_family(pod_ranges))
+
+
+def resolve_all(target, items_by_key, services, ctx, errors, warnings, kept_only_note):
+    """Resolve every target exposure; config items that cannot be resolved are errors, stale records warnings."""
+    exposures = []
+    records = {}
+    for key in sorted(target):
+        item = target[key]
+        service = services.get(key)
+        where = "config[%d] (Service %s)" % (items_by_key[key][0], key) if key in items_by_key else "Service %s" % key
+        if service is None:
+            if key in items_by_key:
+                errors.append("%s: %s" % (where, kept_only_note(key)))
+            else:
+                warnings.append("Service %s no longer exists: its exposure is removed so that no rule keeps allowing "
+                                "traffic to a cluster IP it no longer owns" % key)
+            continue
+        exposure, problems = resolve(key, item, service, ctx)
+        errors.extend("%s: %s" % (where, p) for p in problems)
+        if exposure:
+            exposures.append(exposure)
+            records[key] = record_for(exposure, item)
+    return exposures, records
+
+
+def render_offline(params):
+    """state=rendered: everything from the parameters, no cluster. Returns (manifests, exposures, errors)."""
+    items = params.get("config") or []
+    items_by_key = dict((service_key(i["namespace"], i["name"]), (index, i)) for index, i in enumerate(items))
+    ctx = context(params, params["owner"], params["service_cidrs"], params["pod_cidrs"])
+    services = dict((key, service_from_override(item)) for key, (_index, item) in items_by_key.items())
+    target = dict((key, item) for key, (_index, item) in items_by_key.items())
+    errors = []
+    exposures, records = resolve_all(target, items_by_key, services, ctx, errors, [], lambda key: "unreachable")
+    if errors:
+        return [], [], errors
+    gnps, nps = render(exposures, records, ctx)
+    return gnps + nps, exposures, []
+
+
 # -- rendering ---------------------------------------------------------------------------------------
 
 def _metadata(name, owner, namespace=None, annotations=None):

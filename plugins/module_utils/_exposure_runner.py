@@ -99,34 +99,6 @@ def _owned_component(obj, owner):
     return labels.get(_state.OWNER_LABEL) == owner and labels.get(x.COMPONENT_LABEL) == x.COMPONENT
 
 
-def _context(params, owner, service_ranges, pod_ranges):
-    return dict(owner=owner, name_prefix=params["name_prefix"], node_selector=params["node_selector"],
-                nodeport_range=params["nodeport_range"], service_ranges=x.by_family(service_ranges),
-                pod_cidrs=x.by_family(pod_ranges))
-
-
-def _resolve_all(target, items_by_key, services, ctx, errors, warnings, kept_only_note):
-    exposures = []
-    records = {}
-    for key in sorted(target):
-        item = target[key]
-        service = services.get(key)
-        where = "config[%d] (Service %s)" % (items_by_key[key][0], key) if key in items_by_key else "Service %s" % key
-        if service is None:
-            if key in items_by_key:
-                errors.append("%s: %s" % (where, kept_only_note(key)))
-            else:
-                warnings.append("Service %s no longer exists: its exposure is removed so that no rule keeps allowing "
-                                "traffic to a cluster IP it no longer owns" % key)
-            continue
-        exposure, problems = x.resolve(key, item, service, ctx)
-        errors.extend("%s: %s" % (where, p) for p in problems)
-        if exposure:
-            exposures.append(exposure)
-            records[key] = x.record_for(exposure, item)
-    return exposures, records
-
-
 def _service_annotation_patches(exposures, current, reads, owner):
     """Pin annotations: set on exposed Services, removed from Services this owner no longer exposes."""
     patches = []
@@ -172,15 +144,10 @@ def run_exposure_module(module):
     items_by_key = dict((x.service_key(i["namespace"], i["name"]), (index, i)) for index, i in enumerate(items))
 
     if state == "rendered":
-        ctx = _context(params, owner, params["service_cidrs"], params["pod_cidrs"])
-        services = dict((key, x.service_from_override(item)) for key, (_index, item) in items_by_key.items())
-        target = dict((key, item) for key, (_index, item) in items_by_key.items())
-        warnings = []
-        exposures, records = _resolve_all(target, items_by_key, services, ctx, errors, warnings, lambda key: "unreachable")
+        manifests, exposures, errors = x.render_offline(params)
         if errors:
             _fail(module, summarise_errors(errors), errors=errors)
-        gnps, nps = x.render(exposures, records, ctx)
-        module.exit_json(changed=False, rendered=gnps + nps, exposures=[x.exposure_summary(e) for e in exposures])
+        module.exit_json(changed=False, rendered=manifests, exposures=[x.exposure_summary(e) for e in exposures])
 
     client = CalicoClient.from_module(module)
     try:
@@ -213,7 +180,7 @@ def run_exposure_module(module):
         _fail(module, "%d input%s cannot be applied, nothing was changed: %s"
               % (len(errors), "" if len(errors) == 1 else "s", "; ".join(errors)), errors=errors)
 
-    ctx = _context(params, owner, service_ranges, pod_ranges)
+    ctx = x.context(params, owner, service_ranges, pod_ranges)
 
     def missing(key):
         namespace = key.split("/", 1)[0]
@@ -221,7 +188,7 @@ def run_exposure_module(module):
             return "namespace %r does not exist" % namespace
         return "Service not found"
 
-    exposures, records = _resolve_all(target, items_by_key, reads.services, ctx, errors, warnings, missing)
+    exposures, records = x.resolve_all(target, items_by_key, reads.services, ctx, errors, warnings, missing)
     owners_by_ip = {}
     for key, service in reads.services.items():
         for ip in x.cluster_ips_of(service):
