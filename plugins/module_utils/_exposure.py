@@ -301,6 +301,11 @@ def _union(first, second):
     return result
 
 
+def _kept_item(record):
+    """A live record carried into this run: its pinned IP is history, not an expectation to enforce."""
+    return dict(record_as_item(record), cluster_ip=None)
+
+
 def target_items(state, items, current):
     """The Services to be exposed after this run, as config items, from the state algebra at Service level.
 
@@ -312,8 +317,8 @@ def target_items(state, items, current):
     if state == "deleted":
         if not items:
             return {}
-        return dict((key, record_as_item(rec)) for key, rec in current.items() if key not in wanted)
-    target = dict((key, record_as_item(rec)) for key, rec in current.items())
+        return dict((key, _kept_item(rec)) for key, rec in current.items() if key not in wanted)
+    target = dict((key, _kept_item(rec)) for key, rec in current.items())
     for key, item in wanted.items():
         previous = target.get(key)
         if state == "merged" and previous is not None:

@@ -233,8 +233,10 @@ def run_exposure_module(module):
                           "without it Calico denies those nodes' traffic. Delete the HostEndpoints first "
                           "(calico_hostendpoint state=deleted), then the policies" % ", ".join(still))
     if errors:
+        for message in warnings:
+            module.warn(message)
         _fail(module, "%d input%s cannot be applied, nothing was changed: %s"
-              % (len(errors), "" if len(errors) == 1 else "s", "; ".join(errors)), errors=errors, warnings_so_far=warnings)
+              % (len(errors), "" if len(errors) == 1 else "s", "; ".join(errors)), errors=errors)
 
     plans.sort(key=lambda pair: _write_order(pair[0], pair[1], params["name_prefix"]))
     patches = _service_annotation_patches(exposures, current, reads, owner)
