@@ -104,3 +104,30 @@ def test_secrets_never_reach_the_output_even_at_vvv(k8s_api, tmp_path):
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert "SUCCESS" in proc.stdout
     assert secret not in proc.stdout + proc.stderr
+
+
+def test_every_example_of_calico_clusterip_exposure_runs(tmp_path):
+    from emulator import EmulatorServer
+    from integration import cluster
+
+    with EmulatorServer(service_cidrs=("10.96.0.0/12", "fd00:10:96::/112")) as api:
+        api.seed([cluster.namespace("shop"), cluster.node(1), cluster.bgp_default(["10.96.0.0/12", "fd00:10:96::/112"]),
+                  cluster.ippool("v6-pool", "fd00:192:168::/64")])
+        cluster.create(api, [cluster.service("shop", "frontend", ports=((80, "TCP", 8080), (443, "TCP", 8443))),
+                             cluster.service("shop", "api", dual_stack=True)])
+        tasks = module_examples("calico_clusterip_exposure")
+        assert len(tasks) >= 5
+        play = [{"name": "Run the module's EXAMPLES in order", "hosts": "localhost", "connection": "local",
+                 "gather_facts": False, "tasks": tasks + [
+                     {"name": "Keep registered results", "ansible.builtin.copy": {
+                         "content": "{{ {'exposure': exposure, 'exposed': exposed, 'manifests': manifests} | to_json }}",
+                         "dest": str(tmp_path / "examples.json"), "mode": "0600"}}]}]
+        playbook = tmp_path / "examples.yml"
+        playbook.write_text(yaml.safe_dump(play, sort_keys=False))
+        run = run_playbook(ansible_env(api.url, tmp_path), playbook)
+        assert run.rc == 0, run
+        registered = json.loads((tmp_path / "examples.json").read_text())
+        assert [e["name"] for e in registered["exposure"]["exposures"]] == ["api", "frontend"]
+        assert [e["name"] for e in registered["exposed"]["gathered"]] == ["api", "frontend"]
+        assert len(registered["manifests"]["rendered"]) == 6
+        assert api.objects("GlobalNetworkPolicy") == [] and api.objects("NetworkPolicy") == [], "the last example removes everything"
