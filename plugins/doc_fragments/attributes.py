@@ -28,3 +28,23 @@ attributes:
       - clusteredge.calico.calico
     description: Use C(group/clusteredge.calico.calico) in C(module_defaults) to set the connection options once.
 """
+
+    # For modules that only read.
+    INFO_MODULE = r"""
+options: {}
+attributes:
+  check_mode:
+    support: full
+    description: Reads only; check mode changes nothing.
+  diff_mode:
+    support: N/A
+    description: Reads only; there is nothing to diff.
+  idempotent:
+    support: full
+    description: Reads only.
+  action_group:
+    support: full
+    membership:
+      - clusteredge.calico.calico
+    description: Use C(group/clusteredge.calico.calico) in C(module_defaults) to set the connection options once.
+"""

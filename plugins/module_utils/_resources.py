@@ -53,3 +53,6 @@ SERVICECIDRS = (
     ApiResource("networking.k8s.io/v1", "ServiceCIDR", "servicecidrs"),
     ApiResource("networking.k8s.io/v1beta1", "ServiceCIDR", "servicecidrs"),
 )
+FELIXCONFIGURATIONS = ApiResource(CALICO_API_VERSION, "FelixConfiguration", "felixconfigurations")
+KUBECONTROLLERSCONFIGURATIONS = ApiResource(CALICO_API_VERSION, "KubeControllersConfiguration", "kubecontrollersconfigurations")
+CLUSTERINFORMATIONS = ApiResource(CALICO_API_VERSION, "ClusterInformation", "clusterinformations")

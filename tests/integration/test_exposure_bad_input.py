@@ -75,6 +75,10 @@ REUSED_AFTER_DELETE_XFAIL = (
     "previously exposed cluster IP that now belongs to another Service is silently un-exposed and the run writes, "
     "instead of failing loudly naming both Services as the module documentation promises")
 
+ALL_IN_PARENTHESES_XFAIL = (
+    "validate_params() refuses node_selector all() only by its text (selector.strip() in ('', 'all()')), so '(all())', "
+    "which Calico parses to the same all() and which selects every pod too, is accepted and written to every policy")
+
 # (case id, module args, set-up, fragments of the message; {name} is the cluster IP of Service shop/<name>)
 CASES = [
     # -- sources
@@ -164,6 +168,9 @@ CASES = [
      ["node_selector:", "invalid selector", "k8s-role = 'node'"]),
     ("node-selector-all", dict(config=[VALID], node_selector="all()"), None,
      ["node_selector:", "must select only the node HostEndpoints", "all()"]),
+    pytest.param("node-selector-all-in-parentheses", dict(config=[VALID], node_selector="(all())"), None,
+                 ["node_selector:", "must select only the node HostEndpoints"],
+                 marks=pytest.mark.xfail(strict=True, reason=ALL_IN_PARENTHESES_XFAIL), id="node-selector-all-in-parentheses"),
     ("node-selector-empty", dict(config=[VALID], node_selector=""), None,
      ["node_selector:", "must select only the node HostEndpoints", "empty selector"]),
     ("node-selector-global", dict(config=[VALID], node_selector="global() && k8s-role == 'node'"), None,
@@ -198,8 +205,8 @@ CASES = [
      ["pod_cidrs:", "state=rendered reads no cluster", "give the pod ranges"]),
     ("merged-without-config", dict(state="merged"), None, ["config:", "state=merged needs at least one item"]),
     ("unknown-state", dict(config=[VALID], state="present"), None, ["state", "merged", "got: present"]),
-    ("unknown-option", dict(config=[dict(VALID, source=["50.60.0.0/16"])]), None, ["source"]),
-    ("bad-owner", dict(config=[VALID], owner="team b"), None, ["owner:"]),
+    ("unknown-option", dict(config=[dict(VALID, source=["50.60.0.0/16"])]), None, ["Unsupported parameters", "source"]),
+    ("bad-owner", dict(config=[VALID], owner="team b"), None, ["owner:", "'team b'"]),
 ]
 
 

@@ -1,0 +1,79 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, clusteredge platform engineering
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Runs calico_cluster_info: a handful of reads, one per kind, then the pure analysis in _cluster_info.
+
+Private to this collection: no stability promise.
+"""
+
+from __future__ import annotations
+
+import copy
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.clusteredge.calico.plugins.module_utils import _cluster_info as info
+from ansible_collections.clusteredge.calico.plugins.module_utils import _resources as r
+from ansible_collections.clusteredge.calico.plugins.module_utils._client import ApiError, CalicoClient
+from ansible_collections.clusteredge.calico.plugins.module_utils._runner import AUTH_ARG_SPEC, HAS_KUBERNETES_CORE
+
+try:
+    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
+except ImportError:
+    AnsibleK8SModule = None
+
+
+def _api_server_port(client, given):
+    if given:
+        return given
+    service = client.get(r.SERVICES, "kubernetes", namespace="default")
+    for port in ((service or {}).get("spec") or {}).get("ports") or []:
+        target = port.get("targetPort")
+        if isinstance(target, int):
+            return target
+        if isinstance(target, str) and target.isdigit():
+            return int(target)
+    return info.DEFAULT_API_SERVER_PORT
+
+
+def run_cluster_info():
+    spec = copy.deepcopy(AUTH_ARG_SPEC)
+    spec["api_server_port"] = dict(type="int")
+    kwargs = dict(argument_spec=spec, supports_check_mode=True)
+    if HAS_KUBERNETES_CORE:
+        module = AnsibleK8SModule(module_class=AnsibleModule, check_k8s=False, check_pyyaml=False, **kwargs)
+    else:
+        module = AnsibleModule(**kwargs)
+    client = CalicoClient.from_module(module)
+    try:
+        try:
+            client.require_calico_api([r.HOSTENDPOINTS, r.GLOBALNETWORKPOLICIES, r.FELIXCONFIGURATIONS])
+        except ApiError as exc:
+            if exc.status not in (0, 404) and "does not serve" not in str(exc):
+                raise
+            module.exit_json(changed=False, calico_api_served=False, calico_api_message=str(exc), api_requests=client.request_counts)
+        cluster_info = client.get(r.CLUSTERINFORMATIONS, "default")
+        felix = client.list(r.FELIXCONFIGURATIONS)
+        kcc = client.get(r.KUBECONTROLLERSCONFIGURATIONS, "default")
+        hostendpoints = client.list(r.HOSTENDPOINTS)
+        nodes = client.list(r.NODES)
+        port = _api_server_port(client, module.params.get("api_server_port"))
+    except ApiError as exc:
+        module.fail_json(msg=str(exc), api_status=exc.status, api_requests=client.request_counts)
+    failsafes = info.effective_failsafes(felix, [n["metadata"]["name"] for n in nodes])
+    module.exit_json(
+        changed=False,
+        calico_api_served=True,
+        calico_version=((cluster_info or {}).get("spec") or {}).get("calicoVersion"),
+        failsafes=dict(inbound=failsafes["inbound"][0], inbound_source=failsafes["inbound"][1],
+                       outbound=failsafes["outbound"][0], outbound_source=failsafes["outbound"][1],
+                       per_node=dict((node, dict(inbound=cfg["inbound"][0], inbound_source=cfg["inbound"][1],
+                                                 outbound=cfg["outbound"][0], outbound_source=cfg["outbound"][1]))
+                                     for node, cfg in failsafes["per_node"].items())),
+        failsafe_gaps=info.failsafe_gaps(failsafes, port),
+        api_server_port=port,
+        auto_host_endpoints=info.auto_host_endpoints(kcc, hostendpoints),
+        nodes=info.node_summaries(nodes),
+        api_requests=client.request_counts,
+    )
