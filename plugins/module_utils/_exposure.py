@@ -26,6 +26,7 @@ RULE_SERVICE_ANNOTATION = "clusteredge.calico/service"
 RECORD_ANNOTATION = "clusteredge.calico/exposure"
 PIN_ANNOTATION = "clusteredge.calico/pinned-cluster-ips"
 PINNED_BY_ANNOTATION = "clusteredge.calico/pinned-by"
+NODE_SET_LABEL = "clusteredge.calico/node-addresses"
 
 DEFAULT_NODEPORT_RANGE = "30000:32767"
 RULES_PER_POLICY = 100
@@ -57,6 +58,7 @@ CONFIG_ITEM_SPEC = dict(
     allow_cluster_clients=dict(type="bool"),
     allow_any_source=dict(type="bool", default=False),
     repin=dict(type="bool", default=False),
+    allow_failsafe_ports=dict(type="bool", default=False),
     service=dict(
         type="dict",
         options=dict(
@@ -476,6 +478,21 @@ def reuse_problems(current, target, owners_by_ip, items_by_key):
     return problems
 
 
+def failsafe_problems(exposure, item, failsafe_ports):
+    """Service ports that Felix failsafes accept ahead of the pre-DNAT deny (SPEC §6, §13.5), unless accepted."""
+    if item.get("allow_failsafe_ports"):
+        return []
+    problems = []
+    for port in exposure["ports"]:
+        origin = failsafe_ports.get((port["protocol"].lower(), port["port"]))
+        if origin:
+            problems.append(
+                "service port %s/%s is a Felix failsafe port (%s): failsafes accept it before any policy, so clients outside "
+                "the listed sources could reach it through every node. Use another service port, remove it from the "
+                "failsafes, or set allow_failsafe_ports: true to accept that" % (port["port"], port["protocol"], origin))
+    return problems
+
+
 def record_for(exposure, item):
     return dict(
         namespace=exposure["namespace"],
@@ -490,11 +507,16 @@ def record_for(exposure, item):
     )
 
 
-def context(params, owner, service_ranges, pod_ranges):
+def context(params, owner, service_ranges, pod_ranges, node_addresses=None):
     """What rendering needs besides the exposures themselves."""
     return dict(owner=owner, name_prefix=params["name_prefix"], node_selector=params["node_selector"],
                 nodeport_range=params["nodeport_range"], service_ranges=by_family(service_ranges),
-                pod_cidrs=by_family(pod_ranges))
+                pod_cidrs=by_family(pod_ranges), node_addresses=sorted(node_addresses or [], key=_address_order))
+
+
+def _address_order(ip):
+    address = ipaddress.ip_address(ip)
+    return (address.version, address)
 
 
 def resolve_all(target, items_by_key, services, ctx, errors, warnings, kept_only_note):
@@ -593,6 +615,10 @@ def pod_policy(exposure, ctx):
         rules.append({"action": "Allow", "protocol": protocol,
                       "source": {"selector": ctx["node_selector"], "namespaceSelector": "global()"},
                       "destination": dict(destination)})
+        if ctx.get("node_addresses"):
+            rules.append({"action": "Allow", "protocol": protocol,
+                          "source": {"selector": node_set_selector(ctx["name_prefix"]), "namespaceSelector": "global()"},
+                          "destination": dict(destination)})
         for fam in (4, 6):
             if exposure["sources"][fam]:
                 rules.append({"action": "Allow", "protocol": protocol, "source": {"nets": list(exposure["sources"][fam])},
@@ -606,8 +632,59 @@ def pod_policy(exposure, ctx):
     return spec
 
 
-def render(exposures, records, ctx):
-    """All GlobalNetworkPolicies and NetworkPolicies for `exposures` (sorted by Service), as manifests."""
+def allow_policy_name(prefix, chunk):
+    return "%s-allow-cluster-ips" % prefix + ("" if chunk == 0 else "-%d" % (chunk + 1))
+
+
+def chunks_in_use(live_gnps, prefix):
+    """Service key -> index of the allow-cluster-ips policy that holds its rules now (from the rule annotations)."""
+    names = {}
+    for obj in live_gnps or []:
+        name = (obj.get("metadata") or {}).get("name")
+        base = "%s-allow-cluster-ips" % prefix
+        if name == base:
+            chunk = 0
+        elif name and name.startswith(base + "-") and name[len(base) + 1:].isdigit():
+            chunk = int(name[len(base) + 1:]) - 1
+        else:
+            continue
+        for rule in (obj.get("spec") or {}).get("ingress") or []:
+            key = ((rule.get("metadata") or {}).get("annotations") or {}).get(RULE_SERVICE_ANNOTATION)
+            if key:
+                names.setdefault(key, chunk)
+    return names
+
+
+def assign_chunks(rule_groups, previous):
+    """Place each Service's rules in a policy of at most RULES_PER_POLICY rules, keeping them where they are.
+
+    Sticky placement means adding, changing or removing one Service rewrites one policy, and no rule is ever
+    moved between policies (a moved rule could be briefly in neither while both are rewritten).
+    """
+    sizes = {}
+    placement = {}
+    for key, rules in rule_groups:
+        chunk = previous.get(key)
+        if chunk is not None and sizes.get(chunk, 0) + len(rules) <= RULES_PER_POLICY:
+            placement[key] = chunk
+            sizes[chunk] = sizes.get(chunk, 0) + len(rules)
+    for key, rules in rule_groups:
+        if key in placement:
+            continue
+        chunk = 0
+        while sizes.get(chunk, 0) and sizes[chunk] + len(rules) > RULES_PER_POLICY:
+            chunk += 1
+        placement[key] = chunk
+        sizes[chunk] = sizes.get(chunk, 0) + len(rules)
+    return placement
+
+
+def node_set_selector(prefix):
+    return "%s == '%s'" % (NODE_SET_LABEL, prefix)
+
+
+def render(exposures, records, ctx, live_gnps=None):
+    """All GlobalNetworkPolicies, NetworkPolicies and the node GlobalNetworkSet for `exposures`, as manifests."""
     owner = ctx["owner"]
     prefix = ctx["name_prefix"]
     node_selector = ctx["node_selector"]
@@ -615,25 +692,25 @@ def render(exposures, records, ctx):
     nps = []
     if not exposures:
         return gnps, nps
-    allow_rules = []
-    for exposure in exposures:
-        allow_rules.extend(cluster_ip_rules(exposure))
-    for index in range(0, max(len(allow_rules), 1), RULES_PER_POLICY):
-        chunk = index // RULES_PER_POLICY
-        name = "%s-allow-cluster-ips" % prefix + ("" if chunk == 0 else "-%d" % (chunk + 1))
-        gnps.append(_policy("GlobalNetworkPolicy", name, owner,
-                            _pre_dnat(node_selector, allow_rules[index:index + RULES_PER_POLICY], ORDER_PRE_DNAT_ALLOW)))
+    groups = [(exposure["key"], cluster_ip_rules(exposure)) for exposure in exposures]
+    placement = assign_chunks(groups, chunks_in_use(live_gnps, prefix))
+    for chunk in range(max(placement.values()) + 1):
+        rules = [rule for key, group in groups if placement[key] == chunk for rule in group]
+        gnps.append(_policy("GlobalNetworkPolicy", allow_policy_name(prefix, chunk), owner,
+                            _pre_dnat(node_selector, rules, ORDER_PRE_DNAT_ALLOW)))
     pods = ctx["pod_cidrs"]
     services = ctx["service_ranges"]
     to_pods = _family_rules(pods, lambda fam, cidrs: {"action": "Allow", "destination": {"nets": list(cidrs)}})
     gnps.append(_policy("GlobalNetworkPolicy", "%s-allow-to-pods" % prefix, owner, _pre_dnat(node_selector, to_pods, ORDER_PRE_DNAT_ALLOW)))
+    node_sources = [node_selector] + ([node_set_selector(prefix)] if ctx.get("node_addresses") else [])
     from_cluster = []
     for fam in (4, 6):
         if not services[fam]:
             continue
         if pods[fam]:
             from_cluster.append({"action": "Allow", "source": {"nets": list(pods[fam])}, "destination": {"nets": list(services[fam])}})
-        from_cluster.append({"action": "Allow", "source": {"selector": node_selector}, "destination": {"nets": list(services[fam])}})
+        for selector in node_sources:
+            from_cluster.append({"action": "Allow", "source": {"selector": selector}, "destination": {"nets": list(services[fam])}})
     gnps.append(_policy("GlobalNetworkPolicy", "%s-allow-from-cluster" % prefix, owner,
                         _pre_dnat(node_selector, from_cluster, ORDER_PRE_DNAT_ALLOW)))
     deny = _family_rules(services, lambda fam, cidrs: {"action": "Deny", "destination": {"nets": list(cidrs)}})
@@ -644,6 +721,21 @@ def render(exposures, records, ctx):
         nps.append(_policy("NetworkPolicy", pod_policy_name(prefix, exposure["name"]), owner, pod_policy(exposure, ctx),
                            namespace=exposure["namespace"], annotations=annotations))
     return gnps, nps
+
+
+def node_network_set(ctx):
+    """Every node's InternalIP and tunnel addresses as one GlobalNetworkSet the pod policies trust.
+
+    Pod policy sees a node or tunnel address for SNATed traffic (SPEC §5.4 step 7). Matching it through this set
+    works before any HostEndpoint exists and whatever their expectedIPs hold; a node joining rewrites one object.
+    """
+    addresses = ctx.get("node_addresses") or []
+    if not addresses:
+        return None
+    manifest = _policy("GlobalNetworkSet", "%s-node-addresses" % ctx["name_prefix"], ctx["owner"],
+                       {"nets": [host_net(ip) for ip in addresses]})
+    manifest["metadata"]["labels"][NODE_SET_LABEL] = ctx["name_prefix"]
+    return manifest
 
 
 def pod_policy_name(prefix, service_name):

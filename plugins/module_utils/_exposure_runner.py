@@ -11,17 +11,19 @@ from __future__ import annotations
 
 import ipaddress
 
+from ansible_collections.clusteredge.calico.plugins.module_utils import _cluster_info
 from ansible_collections.clusteredge.calico.plugins.module_utils import _exposure as x
 from ansible_collections.clusteredge.calico.plugins.module_utils import _resources as r
 from ansible_collections.clusteredge.calico.plugins.module_utils import _state
 from ansible_collections.clusteredge.calico.plugins.module_utils._client import ApiError, CalicoClient
 from ansible_collections.clusteredge.calico.plugins.module_utils._manifests import RenderedAdapter
 from ansible_collections.clusteredge.calico.plugins.module_utils._runner import apply_change, common_input_errors, summarise_errors
-from ansible_collections.clusteredge.calico.plugins.module_utils._selector import SelectorError
+from ansible_collections.clusteredge.calico.plugins.module_utils._selector import SelectorError, parse as parse_selector
 from ansible_collections.clusteredge.calico.plugins.module_utils._validation import canonical_ip
 
 GNP_ADAPTER = RenderedAdapter(r.GLOBALNETWORKPOLICIES)
 NP_ADAPTER = RenderedAdapter(r.NETWORKPOLICIES)
+GNS_ADAPTER = RenderedAdapter(r.GLOBALNETWORKSETS)
 
 MODULE_OPTIONS = dict(
     node_selector=dict(type="str"),
@@ -42,10 +44,13 @@ class Reads(object):
     """Everything read from the cluster, each kind with one request."""
 
     def __init__(self, client, params):
-        client.require_calico_api([r.HOSTENDPOINTS, r.GLOBALNETWORKPOLICIES, r.NETWORKPOLICIES, r.IPPOOLS, r.BGPCONFIGURATIONS])
+        client.require_calico_api([r.HOSTENDPOINTS, r.GLOBALNETWORKPOLICIES, r.NETWORKPOLICIES, r.GLOBALNETWORKSETS, r.IPPOOLS,
+                                   r.BGPCONFIGURATIONS, r.FELIXCONFIGURATIONS])
         self.namespaces = set(o["metadata"]["name"] for o in client.list(r.NAMESPACES))
         self.services = dict((_state.object_key(o), o) for o in client.list(r.SERVICES))
         self.gnps = client.list(r.GLOBALNETWORKPOLICIES)
+        self.network_sets = client.list(r.GLOBALNETWORKSETS)
+        self.felix_configs = client.list(r.FELIXCONFIGURATIONS)
         self.nps = client.list(r.NETWORKPOLICIES)
         self.hostendpoints = client.list(r.HOSTENDPOINTS)
         self.nodes = client.list(r.NODES)
@@ -110,6 +115,8 @@ def _service_annotation_patches(exposures, current, reads, owner):
         annotations = (service.get("metadata") or {}).get("annotations") or {}
         if key in exposed:
             wanted = {x.PIN_ANNOTATION: ",".join(exposed[key]["cluster_ips"]), x.PINNED_BY_ANNOTATION: owner}
+            if annotations.get(x.PINNED_BY_ANNOTATION) not in (None, owner):
+                continue  # another owner exposes it too and keeps the pin; never flap the annotations between owners
             if any(annotations.get(k) != val for k, val in wanted.items()):
                 patches.append((key, service, {"metadata": {"annotations": wanted}}))
         elif annotations.get(x.PINNED_BY_ANNOTATION) == owner:
@@ -118,12 +125,32 @@ def _service_annotation_patches(exposures, current, reads, owner):
 
 
 def _write_order(adapter, change, prefix):
-    """Allows before the deny on the way in, the deny first on the way out; pod policies before host policies."""
+    """Allows before the deny on the way in, the deny first on the way out.
+
+    On the way in the node network set comes first (pod policies refer to it), then pod policies, then host
+    policies; a policy that gains rules is written before one that loses them.
+    """
     name = change.key.rsplit("/", 1)[-1]
     is_deny = adapter is GNP_ADAPTER and name == "%s-deny-service-ranges" % prefix
+    kind_rank = {GNS_ADAPTER.kind: 0, NP_ADAPTER.kind: 1, GNP_ADAPTER.kind: 2}[adapter.kind]
     if change.action != "delete":
-        return (1 if is_deny else 0, 0 if adapter is NP_ADAPTER else 1)
-    return (2 if is_deny else 3, 1 if adapter is NP_ADAPTER else 0)
+        shrinking = change.action == "update" and _rule_count(change.desired) < _rule_count(change.live)
+        return (1 if is_deny else 0, kind_rank, 1 if shrinking else 0)
+    return (2 if is_deny else 3, -kind_rank, 0)
+
+
+def _rule_count(obj):
+    return len(((obj or {}).get("spec") or {}).get("ingress") or [])
+
+
+def failsafe_ports(reads):
+    """(protocol, port) -> where it comes from, for every inbound failsafe on any node (a port open on one node is enough)."""
+    failsafes = _cluster_info.effective_failsafes(reads.felix_configs, [n["metadata"]["name"] for n in reads.nodes])
+    ports = {}
+    for entries, origin in [failsafes["inbound"]] + [cfg["inbound"] for cfg in failsafes["per_node"].values()]:
+        for entry in entries:
+            ports.setdefault((entry["protocol"], entry["port"]), origin)
+    return ports
 
 
 def _fail(module, msg, **extra):
@@ -180,7 +207,8 @@ def run_exposure_module(module):
         _fail(module, "%d input%s cannot be applied, nothing was changed: %s"
               % (len(errors), "" if len(errors) == 1 else "s", "; ".join(errors)), errors=errors)
 
-    ctx = x.context(params, owner, service_ranges, pod_ranges)
+    node_addresses = sorted(set(ip for node in reads.nodes for ip in x.node_addresses(node)))
+    ctx = x.context(params, owner, service_ranges, pod_ranges, node_addresses)
 
     def missing(key):
         namespace = key.split("/", 1)[0]
@@ -195,6 +223,11 @@ def run_exposure_module(module):
             owners_by_ip[canonical_ip(ip)] = key
     target_items = dict((k, (items_by_key.get(k) or (0, {}))[1]) for k in target)
     errors.extend(x.reuse_problems(current, set(records), owners_by_ip, target_items))
+    failsafe = failsafe_ports(reads)
+    for exposure in exposures:
+        index_item = items_by_key.get(exposure["key"])
+        where = "config[%d] (Service %s)" % (index_item[0], exposure["key"]) if index_item else "Service %s" % exposure["key"]
+        errors.extend("%s: %s" % (where, p) for p in x.failsafe_problems(exposure, target[exposure["key"]], failsafe))
     for exposure in exposures:
         previous = current.get(exposure["key"])
         if previous and (previous.get("cluster_ips") != exposure["cluster_ips"] or previous.get("uid") != exposure["uid"]):
@@ -206,28 +239,30 @@ def run_exposure_module(module):
             if any(ipaddress.ip_address(ip) in ipaddress.ip_network(c) for c in advertised if x.family(c) == x.family(ip)):
                 continue
             message = ("cluster IP %s of Service %s is outside every serviceClusterIPs range of BGPConfiguration default (%s): "
-                       "Calico does not advertise it" % (ip, exposure["key"], ", ".join(advertised) or "none configured"))
+                       "Calico does not advertise it (unless calico-node's CALICO_ADVERTISE_CLUSTER_IPS overrides that setting)"
+                       % (ip, exposure["key"], ", ".join(advertised) or "none configured"))
             if params["require_advertised"]:
                 errors.append(message)
             else:
                 warnings.append(message)
 
-    gnps, nps = x.render(exposures, records, ctx)
+    gnps, nps = x.render(exposures, records, ctx, live_gnps=[o for o in reads.gnps if _owned_component(o, owner)])
+    network_set = x.node_network_set(ctx) if exposures else None
+    gnss = [network_set] if network_set else []
     live_gnps = [o for o in reads.gnps if _owned_component(o, owner) or o["metadata"]["name"] in set(g["metadata"]["name"] for g in gnps)]
     desired_np_keys = set(_state.object_key(n) for n in nps)
     live_nps = [o for o in reads.nps if _owned_component(o, owner) or _state.object_key(o) in desired_np_keys]
+    live_gnss = [o for o in reads.network_sets if _owned_component(o, owner) or o["metadata"]["name"] in set(n["metadata"]["name"] for n in gnss)]
     try:
         plans = [(GNP_ADAPTER, c) for c in _state.plan(GNP_ADAPTER, "overridden", gnps, live_gnps, owner, params["adopt"])]
         plans += [(NP_ADAPTER, c) for c in _state.plan(NP_ADAPTER, "overridden", nps, live_nps, owner, params["adopt"])]
+        plans += [(GNS_ADAPTER, c) for c in _state.plan(GNS_ADAPTER, "overridden", gnss, live_gnss, owner, params["adopt"])]
     except _state.PlanError as exc:
         errors.extend(exc.errors)
         plans = []
     if any(a is GNP_ADAPTER and c.action == "delete" and x.is_host_traffic_policy(c.live, params["name_prefix"]) for a, c in plans):
-        try:
-            report = x.node_report(reads.nodes, reads.hostendpoints, params["node_selector"])
-        except SelectorError:
-            report = []
-        still = sorted(h for entry in report for h in entry["hostendpoints"])
+        selector = parse_selector(params["node_selector"])  # validated before any request
+        still = sorted(h["metadata"]["name"] for h in reads.hostendpoints if selector.matches(_state.labels_of(h)))
         if still:
             errors.append("the host-traffic policy cannot be deleted while HostEndpoints it keeps usable still exist (%s): "
                           "without it Calico denies those nodes' traffic. Delete the HostEndpoints first "
@@ -265,6 +300,10 @@ def run_exposure_module(module):
         report = x.node_report(reads.nodes, reads.hostendpoints, params["node_selector"])
     except SelectorError:
         report = []
+    uncovered = [entry["node"] for entry in report if not entry["hostendpoints"]]
+    if uncovered and len(uncovered) < len(report):
+        module.warn("nodes %s have no HostEndpoint that node_selector selects: cluster-IP traffic that the upstream router "
+                    "sends to them is not filtered by the host policies" % ", ".join(uncovered))
     for entry in report:
         if entry["missing_expected_ips"]:
             missing_ips = ", ".join(entry["missing_expected_ips"])
@@ -274,10 +313,10 @@ def run_exposure_module(module):
     after = [x.record_as_item(records[key]) for key in sorted(records)]
     result = dict(changed=total > 0, before=before, after=after, changes=done, exposures=[x.exposure_summary(e) for e in exposures],
                   service_ranges=service_ranges, service_ranges_source=range_source, pod_ranges=pod_ranges, node_report=report,
-                  policies=sorted("%s/%s" % (o["kind"], _state.object_key(o)) for o in gnps + nps), api_requests=client.request_counts)
+                  policies=sorted("%s/%s" % (o["kind"], _state.object_key(o)) for o in gnps + nps + gnss), api_requests=client.request_counts)
     if module._diff:
-        live_by_label = dict(("%s/%s" % (o["kind"], _state.object_key(o)), o) for o in live_gnps + live_nps)
-        desired_by_label = dict(("%s/%s" % (o["kind"], _state.object_key(o)), o) for o in gnps + nps)
+        live_by_label = dict(("%s/%s" % (o["kind"], _state.object_key(o)), o) for o in live_gnps + live_nps + live_gnss)
+        desired_by_label = dict(("%s/%s" % (o["kind"], _state.object_key(o)), o) for o in gnps + nps + gnss)
         touched = [("%s/%s" % (a.kind, c.key)) for a, c in plans]
         result["diff"] = dict(
             before=dict((k, GNP_ADAPTER.view(live_by_label[k])) for k in touched if k in live_by_label),

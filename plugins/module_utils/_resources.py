@@ -56,3 +56,4 @@ SERVICECIDRS = (
 FELIXCONFIGURATIONS = ApiResource(CALICO_API_VERSION, "FelixConfiguration", "felixconfigurations")
 KUBECONTROLLERSCONFIGURATIONS = ApiResource(CALICO_API_VERSION, "KubeControllersConfiguration", "kubecontrollersconfigurations")
 CLUSTERINFORMATIONS = ApiResource(CALICO_API_VERSION, "ClusterInformation", "clusterinformations")
+GLOBALNETWORKSETS = ApiResource(CALICO_API_VERSION, "GlobalNetworkSet", "globalnetworksets")

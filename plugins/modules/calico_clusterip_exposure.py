@@ -22,7 +22,8 @@ description:
     with its Service), pre-DNAT allows to the pod networks and from in-cluster sources, an explicit pre-DNAT deny of the
     service ranges, and a host-traffic policy (all ingress but the NodePort range, ICMP, and all egress)."
   - Writes one Calico NetworkPolicy per Service on its pods (from the Service's selector) that allows the node
-    HostEndpoints, the listed sources and, by default, in-cluster clients on the Service's target ports.
+    HostEndpoints, the nodes' own and tunnel addresses (one GlobalNetworkSet kept from the Node objects), the listed
+    sources and, by default, in-cluster clients on the Service's target ports.
   - Pins each Service's cluster IPs. The pin is recorded on the pod policy and as annotations on the Service, so a
     later run notices a recreated Service and fails loudly if a previously exposed cluster IP now belongs to
     another Service. The module never deletes or recreates a Service.
@@ -95,6 +96,13 @@ options:
         description:
           - Move the exposure of a recreated Service to its current cluster IP even though its previous cluster IP now
             belongs to another Service (without it the task fails loudly).
+        type: bool
+        default: false
+      allow_failsafe_ports:
+        description:
+          - Allow exposing a service port that is also a Felix inbound failsafe port (for example 22 or 6443). Felix
+            accepts failsafe ports before any policy, so such a port of the cluster IP is reachable from every client
+            through every node whatever O(config[].sources) says. Without this the task fails.
         type: bool
         default: false
       service:

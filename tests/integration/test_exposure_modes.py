@@ -32,9 +32,10 @@ def test_local_mode_from_external_traffic_policy_keeps_host_protection(k8s_api, 
     assert allow[0]["destination"] == {"nets": [ip + "/32"], "ports": [443]}, \
         "kube-proxy masquerades off-cluster clients to a cluster IP whatever the traffic policy: the host must still filter"
     assert gnp(k8s_api, "clusteredge-deny-service-ranges")
-    pod = [o for o in k8s_api.objects("NetworkPolicy")][0]["spec"]["ingress"]
+    pod = k8s_api.objects("NetworkPolicy")[0]["spec"]["ingress"]
     assert [r["source"] for r in pod] == [
         {"selector": "clusteredge.calico/owner == 'clusteredge.calico'", "namespaceSelector": "global()"},
+        {"selector": "clusteredge.calico/node-addresses == 'clusteredge'", "namespaceSelector": "global()"},
         {"nets": ["50.60.0.0/16"]}, {"nets": ["192.168.0.0/16"]}]
     assert all(r["destination"] == {"ports": [8443]} for r in pod)
 
@@ -89,8 +90,8 @@ def test_a_recreated_service_is_repinned_with_a_warning(k8s_api, expose):
 
 
 def test_a_previously_exposed_ip_now_owned_by_another_service_fails_loudly(k8s_api, expose):
-    cluster.standard_cluster(k8s_api, services=[cluster.service("shop", "web", cluster_ip="10.96.5.5"),
-                                                 cluster.service("shop", "other")])
+    web, other = cluster.service("shop", "web", cluster_ip="10.96.5.5"), cluster.service("shop", "other")
+    cluster.standard_cluster(k8s_api, services=[web, other])
     expose(config=[dict(namespace="shop", name="web", sources=["50.60.0.0/16"])])
     recreate(k8s_api, "shop", "web", "10.96.6.6")
     cluster.create(k8s_api, [cluster.service("shop", "payments", cluster_ip="10.96.5.5")])

@@ -69,10 +69,17 @@ def test_cluster_mode_creates_host_and_pod_policies_and_pins(k8s_api, expose, sh
     assert sorted(pod) == ["shop/clusteredge-allow-svc-api", "shop/clusteredge-allow-svc-frontend"]
     frontend = pod["shop/clusteredge-allow-svc-frontend"]["spec"]
     assert frontend["selector"] == "app == 'frontend'"
-    assert [r["destination"]["ports"] for r in frontend["ingress"]] == [[8443]] * 3, "target port of service port 443 only"
-    assert frontend["ingress"][0]["source"] == {"selector": "clusteredge.calico/owner == 'clusteredge.calico'", "namespaceSelector": "global()"}
-    assert frontend["ingress"][1]["source"] == {"nets": ["50.60.0.0/16"]}
-    assert frontend["ingress"][2]["source"] == {"nets": ["192.168.0.0/16"]}, "in-cluster clients by default"
+    assert [r["destination"]["ports"] for r in frontend["ingress"]] == [[8443]] * 4, "target port of service port 443 only"
+    assert [r["source"] for r in frontend["ingress"]] == [
+        {"selector": "clusteredge.calico/owner == 'clusteredge.calico'", "namespaceSelector": "global()"},
+        {"selector": "clusteredge.calico/node-addresses == 'clusteredge'", "namespaceSelector": "global()"},
+        {"nets": ["50.60.0.0/16"]},
+        {"nets": ["192.168.0.0/16"]},  # in-cluster clients, by default
+    ]
+    node_set = k8s_api.objects("GlobalNetworkSet")
+    assert [s["metadata"]["name"] for s in node_set] == ["clusteredge-node-addresses"]
+    assert node_set[0]["spec"]["nets"] == ["10.99.0.11/32", "10.99.0.12/32", "10.99.0.13/32",
+                                           "192.168.1.0/32", "192.168.2.0/32", "192.168.3.0/32"]
     api_policy = pod["shop/clusteredge-allow-svc-api"]["spec"]
     assert api_policy["ingress"][0]["destination"]["ports"] == ["http-api"], "named target ports are used by name"
 
@@ -94,7 +101,12 @@ def test_a_second_run_reads_each_kind_once_and_writes_nothing(k8s_api, expose, s
              and r["path"] not in ("/api", "/apis")]
     paths = [r["path"] for r in reads]
     assert len(paths) == len(set(paths)), "each kind is read once: %s" % paths
-    assert len(paths) <= 11, paths
+    assert sorted(paths) == sorted([
+        "/apis/projectcalico.org/v3", "/api/v1/namespaces", "/api/v1/services", "/api/v1/nodes",
+        "/apis/projectcalico.org/v3/globalnetworkpolicies", "/apis/projectcalico.org/v3/networkpolicies",
+        "/apis/projectcalico.org/v3/globalnetworksets", "/apis/projectcalico.org/v3/hostendpoints",
+        "/apis/projectcalico.org/v3/felixconfigurations", "/apis/projectcalico.org/v3/ippools",
+        "/apis/projectcalico.org/v3/bgpconfigurations/default", "/apis/networking.k8s.io/v1/servicecidrs"])
 
 
 def test_merged_adds_sources_replaced_sets_them_overridden_removes_unlisted(k8s_api, expose, shop):
@@ -118,9 +130,9 @@ def test_merged_adds_sources_replaced_sets_them_overridden_removes_unlisted(k8s_
 def test_check_mode_predicts_with_dry_runs_and_persists_nothing(k8s_api, expose, shop):
     result = expose(config=[dict(namespace="shop", name="frontend", sources=["50.60.0.0/16"])], check=True)
     assert result["changed"] is True
-    assert len(result["changes"]["created"]) == 6 and result["changes"]["updated"] == ["Service/shop/frontend"]
+    assert len(result["changes"]["created"]) == 7 and result["changes"]["updated"] == ["Service/shop/frontend"]
     assert all(w["dry_run"] for w in all_writes(k8s_api)) and persisted_writes(k8s_api) == []
-    assert policies(k8s_api) == {} and pod_policies(k8s_api) == {}
+    assert policies(k8s_api) == {} and pod_policies(k8s_api) == {} and k8s_api.objects("GlobalNetworkSet") == []
 
 
 def test_writes_allows_before_the_deny_and_removes_the_deny_first(k8s_api, expose, shop):
@@ -131,7 +143,7 @@ def test_writes_allows_before_the_deny_and_removes_the_deny_first(k8s_api, expos
     expose(state="deleted")
     deletes = [r["path"].rsplit("/", 1)[-1] for r in all_writes(k8s_api) if r["method"] == "DELETE"]
     assert deletes[0] == "clusteredge-deny-service-ranges", deletes
-    assert policies(k8s_api) == {} and pod_policies(k8s_api) == {}
+    assert policies(k8s_api) == {} and pod_policies(k8s_api) == {} and k8s_api.objects("GlobalNetworkSet") == []
 
 
 def test_deleting_the_host_policy_is_refused_while_node_hostendpoints_exist(k8s_api, expose, hep, shop):
