@@ -228,6 +228,17 @@ def overlap_problems(pod_cidrs, service_cidrs):
                 yield "pod range %s overlaps service range %s" % (pod, svc)
 
 
+# Labels every Calico workload endpoint (pod) carries (SPEC §4).
+_TYPICAL_POD_LABELS = {"projectcalico.org/namespace": "default", "projectcalico.org/orchestrator": "k8s",
+                       "projectcalico.org/serviceaccount": "default", "app": "web"}
+
+
+def selects_workloads(selector):
+    """True when a host-policy selector would also pick pods: it matches no labels at all, or a plain pod's labels."""
+    parsed = _selector.parse(selector)
+    return parsed.matches({}) or parsed.matches(_TYPICAL_POD_LABELS, namespaced=True)
+
+
 def validate_params(params):
     """Every problem with the module parameters, each naming the item and field; empty when all are valid."""
     state = params["state"]
@@ -248,9 +259,9 @@ def validate_params(params):
         problem = _selector.check(selector)
         if problem:
             errors.append("node_selector: %s" % problem)
-        elif selector.strip() in ("", "all()"):
-            errors.append("node_selector: must select only the node HostEndpoints; an empty selector or all() "
-                          "would also select every pod")
+        elif selects_workloads(selector):
+            errors.append("node_selector: %r also selects pods (it matches an endpoint with no labels, or an ordinary pod); "
+                          "it must select only the node HostEndpoints, e.g. k8s-role == 'node'" % selector)
     for name in ("service_cidrs", "pod_cidrs"):
         errors.extend(_check_ranges(name, params.get(name)))
     if not errors and params.get("service_cidrs") and params.get("pod_cidrs"):
@@ -261,7 +272,8 @@ def validate_params(params):
                 errors.append("%s: state=rendered reads no cluster: give the %s ranges" % (name, name.split("_", maxsplit=1)[0]))
     nodeports = params.get("nodeport_range") or ""
     low, sep, high = nodeports.partition(":")
-    if not (sep and low.isdigit() and high.isdigit() and 1 <= int(low) <= int(high) <= 65535):
+    if not (sep and low.isdigit() and high.isdigit() and not low.startswith("0") and not high.startswith("0")
+            and 1 <= int(low) <= int(high) <= 65535):
         errors.append("nodeport_range: %r must be 'first:last' port numbers, e.g. 30000:32767" % nodeports)
     prefix_problem = v.check_dns_label(params.get("name_prefix"), max_len=40)
     if prefix_problem:

@@ -153,6 +153,10 @@ def failsafe_ports(reads):
     return ports
 
 
+def _where(items_by_key, key):
+    return "config[%d] (Service %s)" % (items_by_key[key][0], key) if key in items_by_key else "Service %s" % key
+
+
 def _fail(module, msg, **extra):
     module.fail_json(msg=msg, **extra)
 
@@ -222,12 +226,12 @@ def run_exposure_module(module):
         for ip in x.cluster_ips_of(service):
             owners_by_ip[canonical_ip(ip)] = key
     target_items = dict((k, (items_by_key.get(k) or (0, {}))[1]) for k in target)
-    errors.extend(x.reuse_problems(current, set(records), owners_by_ip, target_items))
+    # Every record still in the target counts, even one whose Service is gone: its IP may have been handed out again.
+    errors.extend(x.reuse_problems(current, set(target), owners_by_ip, target_items))
     failsafe = failsafe_ports(reads)
     for exposure in exposures:
-        index_item = items_by_key.get(exposure["key"])
-        where = "config[%d] (Service %s)" % (index_item[0], exposure["key"]) if index_item else "Service %s" % exposure["key"]
-        errors.extend("%s: %s" % (where, p) for p in x.failsafe_problems(exposure, target[exposure["key"]], failsafe))
+        errors.extend("%s: %s" % (_where(items_by_key, exposure["key"]), p)
+                      for p in x.failsafe_problems(exposure, target[exposure["key"]], failsafe))
     for exposure in exposures:
         previous = current.get(exposure["key"])
         if previous and (previous.get("cluster_ips") != exposure["cluster_ips"] or previous.get("uid") != exposure["uid"]):
@@ -238,9 +242,9 @@ def run_exposure_module(module):
         for ip in exposure["cluster_ips"]:
             if any(ipaddress.ip_address(ip) in ipaddress.ip_network(c) for c in advertised if x.family(c) == x.family(ip)):
                 continue
-            message = ("cluster IP %s of Service %s is outside every serviceClusterIPs range of BGPConfiguration default (%s): "
+            message = ("%s: cluster IP %s of Service %s is outside every serviceClusterIPs range of BGPConfiguration default (%s): "
                        "Calico does not advertise it (unless calico-node's CALICO_ADVERTISE_CLUSTER_IPS overrides that setting)"
-                       % (ip, exposure["key"], ", ".join(advertised) or "none configured"))
+                       % (_where(items_by_key, exposure["key"]), ip, exposure["key"], ", ".join(advertised) or "none configured"))
             if params["require_advertised"]:
                 errors.append(message)
             else:

@@ -70,15 +70,6 @@ def ip_reused_after_recreate(api, expose, ips):
     assert created[0]["spec"]["clusterIP"] != ips["a"]
 
 
-REUSED_AFTER_DELETE_XFAIL = (
-    "reuse_problems() skips a recorded Service that no longer exists (resolve_all only warns and drops it), so a "
-    "previously exposed cluster IP that now belongs to another Service is silently un-exposed and the run writes, "
-    "instead of failing loudly naming both Services as the module documentation promises")
-
-ALL_IN_PARENTHESES_XFAIL = (
-    "validate_params() refuses node_selector all() only by its text (selector.strip() in ('', 'all()')), so '(all())', "
-    "which Calico parses to the same all() and which selects every pod too, is accepted and written to every policy")
-
 # (case id, module args, set-up, fragments of the message; {name} is the cluster IP of Service shop/<name>)
 CASES = [
     # -- sources
@@ -146,14 +137,12 @@ CASES = [
     ("no-service-range-discoverable", dict(config=[VALID]), no_service_range,
      ["service_cidrs:", "no service cluster IP range found", "give service_cidrs"]),
     ("require-advertised", dict(config=[VALID, API], require_advertised=True), narrow_advertisement,
-     ["cluster IP {api} of Service shop/api", "outside every serviceClusterIPs range of BGPConfiguration default "
+     ["config[1] (Service shop/api): cluster IP {api} of Service shop/api", "outside every serviceClusterIPs range of BGPConfiguration default "
       "(10.100.0.0/24)", "does not advertise it"]),
     ("cluster-ip-reused-by-another-service", dict(config=[VALID], state="merged"), ip_reused_after_recreate,
      ["cluster IP {a} was exposed for shop/a", "now belongs to shop/b", "state=deleted", "repin: true"]),
-    pytest.param("cluster-ip-reused-after-delete", dict(config=[VALID], state="merged"), ip_reused_after_delete,
-                 ["cluster IP {a} was exposed for shop/a", "now belongs to shop/b"],
-                 marks=pytest.mark.xfail(strict=True, reason=REUSED_AFTER_DELETE_XFAIL),
-                 id="cluster-ip-reused-after-delete"),
+    ("cluster-ip-reused-after-delete", dict(config=[VALID], state="merged"), ip_reused_after_delete,
+     ["cluster IP {a} was exposed for shop/a", "now belongs to shop/b"]),
     # -- identity of the items
     ("uppercase-namespace", dict(config=[VALID, dict(VALID, namespace="Shop")]), None,
      ["config[1] (Service Shop/frontend)", "namespace:", "DNS-1123 label"]),
@@ -168,11 +157,14 @@ CASES = [
      ["node_selector:", "invalid selector", "k8s-role = 'node'"]),
     ("node-selector-all", dict(config=[VALID], node_selector="all()"), None,
      ["node_selector:", "must select only the node HostEndpoints", "all()"]),
-    pytest.param("node-selector-all-in-parentheses", dict(config=[VALID], node_selector="(all())"), None,
-                 ["node_selector:", "must select only the node HostEndpoints"],
-                 marks=pytest.mark.xfail(strict=True, reason=ALL_IN_PARENTHESES_XFAIL), id="node-selector-all-in-parentheses"),
+    ("node-selector-all-in-parentheses", dict(config=[VALID], node_selector="(all())"), None,
+     ["node_selector:", "also selects pods", "must select only the node HostEndpoints"]),
+    ("node-selector-negation", dict(config=[VALID], node_selector="!has(k8s-role)"), None,
+     ["node_selector:", "also selects pods"]),
+    ("node-selector-pod-label", dict(config=[VALID], node_selector="app == 'web' || k8s-role == 'node'"), None,
+     ["node_selector:", "also selects pods"]),
     ("node-selector-empty", dict(config=[VALID], node_selector=""), None,
-     ["node_selector:", "must select only the node HostEndpoints", "empty selector"]),
+     ["node_selector:", "must select only the node HostEndpoints", "matches an endpoint with no labels"]),
     ("node-selector-global", dict(config=[VALID], node_selector="global() && k8s-role == 'node'"), None,
      ["node_selector:", "uses global()"]),
     # -- ranges and names

@@ -1,0 +1,146 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, clusteredge platform engineering
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Inventory hosts -> Kubernetes nodes -> HostEndpoint config items, from gathered network facts (pure).
+
+Private to this collection: no stability promise. Used by the `node_hostendpoints` filter of the
+clusterip_exposure role, on the controller.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ansible_collections.clusteredge.calico.plugins.module_utils import _validation as v
+
+try:
+    import jmespath
+
+    HAS_JMESPATH = True
+except ImportError:
+    HAS_JMESPATH = False
+
+
+def _facts_key(interface):
+    # Ansible stores per-interface facts under ansible_<name> with '-' and '.' turned into '_'.
+    return "ansible_" + re.sub(r"[^A-Za-z0-9_]", "_", interface)
+
+
+def host_addresses(facts):
+    found = list(facts.get("ansible_all_ipv4_addresses") or []) + list(facts.get("ansible_all_ipv6_addresses") or [])
+    return [v.canonical_ip(ip) for ip in found if v.check_ip_address(ip) is None]
+
+
+def interface_addresses(facts, interface):
+    """The interface's IPv4 addresses (primary and secondaries) and its global IPv6 addresses."""
+    data = facts.get(_facts_key(interface)) or {}
+    found = []
+    for entry in [data.get("ipv4")] + list(data.get("ipv4_secondaries") or []):
+        if isinstance(entry, dict) and entry.get("address"):
+            found.append(entry["address"])
+    for entry in data.get("ipv6") or []:
+        if isinstance(entry, dict) and entry.get("address") and entry.get("scope", "global") == "global":
+            found.append(entry["address"])
+    result = []
+    for ip in found:
+        if v.check_ip_address(ip) is None and v.canonical_ip(ip) not in result:
+            result.append(v.canonical_ip(ip))
+    return result
+
+
+def choose_interfaces(host, facts, explicit, query):
+    """Explicit list > JMESPath query over the facts > the interface of the default route. Returns (names, how, error)."""
+    if explicit:
+        names, how = [explicit] if isinstance(explicit, str) else list(explicit), "clusterip_exposure_interfaces"
+    elif query:
+        if not HAS_JMESPATH:
+            return None, None, "the jmespath Python library is needed for clusterip_exposure_interface_query"
+        try:
+            found = jmespath.search(query, facts)
+        except jmespath.exceptions.JMESPathError as exc:
+            return None, None, "clusterip_exposure_interface_query %r is not valid JMESPath: %s" % (query, exc)
+        names = [found] if isinstance(found, str) else [n for n in found or [] if isinstance(n, str)]
+        how = "clusterip_exposure_interface_query"
+        if not names:
+            return None, None, "clusterip_exposure_interface_query %r selects no interface on %s" % (query, host)
+    else:
+        default = (facts.get("ansible_default_ipv4") or {}).get("interface") or (facts.get("ansible_default_ipv6") or {}).get("interface")
+        if not default:
+            return None, None, ("%s has no default route, so its traffic interface is unknown: set clusterip_exposure_interfaces "
+                                "or clusterip_exposure_interface_query for it" % host)
+        names, how = [default], "default route"
+    existing = list(facts.get("ansible_interfaces") or [])
+    missing = [n for n in names if n not in existing]
+    if missing:
+        return None, None, "interface %s does not exist on %s (it has: %s)" % (", ".join(missing), host, ", ".join(sorted(existing)))
+    return names, how, None
+
+
+def map_host_to_node(host, facts, explicit_node, nodes):
+    """Explicit node name > a node sharing an address with the host > a node named like the host. Returns (node, how, error)."""
+    by_name = dict((n["name"], n) for n in nodes)
+    if explicit_node:
+        if explicit_node in by_name:
+            return by_name[explicit_node], "clusterip_exposure_node_name", None
+        return None, None, "%s: clusterip_exposure_node_name %r is not a Kubernetes node" % (host, explicit_node)
+    mine = set(host_addresses(facts))
+    matches = [n for n in nodes if mine & set(v.canonical_ip(a) for a in n.get("internal_ips") or [])]
+    if len(matches) > 1:
+        return None, None, ("%s shares addresses with several nodes (%s): set clusterip_exposure_node_name for it"
+                            % (host, ", ".join(n["name"] for n in matches)))
+    if matches:
+        return matches[0], "address", None
+    for name in (facts.get("ansible_hostname"), facts.get("ansible_fqdn"), facts.get("ansible_nodename"), host):
+        if name and name in by_name:
+            return by_name[name], "hostname", None
+    return None, None, ("%s maps to no Kubernetes node: none has its addresses (%s) or its hostname (%s); set "
+                        "clusterip_exposure_node_name for it" % (host, ", ".join(sorted(mine)) or "none",
+                                                                 facts.get("ansible_hostname") or host))
+
+
+def hostendpoint_name(node, interface):
+    return ("%s-%s" % (node, interface)).lower().replace("_", "-")
+
+
+def node_hostendpoints(hosts, nodes, labels=None):
+    """HostEndpoint items for every (host, interface), plus the mapping and every error found.
+
+    `hosts` is a list of dicts: inventory_hostname, facts (the host's ansible_* network facts), node_name,
+    interfaces, interface_query (the per-host role variables). `nodes` comes from calico_cluster_info.
+    """
+    items = []
+    mapping = []
+    errors = []
+    claimed = {}
+    for host in hosts:
+        name = host["inventory_hostname"]
+        facts = host.get("facts") or {}
+        node, how_node, error = map_host_to_node(name, facts, host.get("node_name"), nodes)
+        if error:
+            errors.append(error)
+            continue
+        if node["name"] in claimed:
+            errors.append("%s and %s both map to node %s: set clusterip_exposure_node_name on one of them"
+                          % (claimed[node["name"]], name, node["name"]))
+            continue
+        claimed[node["name"]] = name
+        interfaces, how_interfaces, error = choose_interfaces(name, facts, host.get("interfaces"), host.get("interface_query"))
+        if error:
+            errors.append(error)
+            continue
+        tunnels = [v.canonical_ip(a) for a in node.get("tunnel_addresses") or []]
+        for interface in interfaces:
+            problem = v.check_interface_name(interface)
+            if problem or interface == "*":
+                errors.append("%s: interface %s: %s" % (name, interface, problem or "use a named interface"))
+                continue
+            ips = interface_addresses(facts, interface)
+            if not ips:
+                errors.append("%s: interface %s has no address, so no rule could match its traffic" % (name, interface))
+                continue
+            hep = hostendpoint_name(node["name"], interface)
+            items.append(dict(name=hep, node=node["name"], interface_name=interface,
+                              expected_ips=ips + [t for t in tunnels if t not in ips], labels=dict(labels or {})))
+        mapping.append(dict(host=name, node=node["name"], matched_by=how_node, interfaces=interfaces, interfaces_from=how_interfaces))
+    return dict(items=items, mapping=mapping, errors=errors)
