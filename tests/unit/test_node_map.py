@@ -1,0 +1,89 @@
+"""Inventory hosts -> Kubernetes nodes -> HostEndpoint items, from network facts as `setup` reports them."""
+
+from ansible_collections.clusteredge.calico.plugins.module_utils._node_map import node_hostendpoints
+
+NODES = [
+    dict(name="node-1", internal_ips=["10.99.0.11"], addresses=["10.99.0.11", "192.168.1.0"], tunnel_addresses=["192.168.1.0"]),
+    dict(name="node-2", internal_ips=["10.99.0.12"], addresses=["10.99.0.12", "192.168.2.0"], tunnel_addresses=["192.168.2.0"]),
+    dict(name="worker-three", internal_ips=["10.99.0.13"], addresses=["10.99.0.13"], tunnel_addresses=[]),
+    dict(name="node-4", internal_ips=["10.99.0.14"], addresses=["10.99.0.14"], tunnel_addresses=[]),
+]
+
+
+def facts(hostname, address, interface="eth0", default=True, extra_interfaces=(), v6=None):
+    data = {
+        "ansible_hostname": hostname,
+        "ansible_interfaces": ["lo", interface] + list(extra_interfaces),
+        "ansible_all_ipv4_addresses": [address],
+        "ansible_all_ipv6_addresses": [v6] if v6 else [],
+        "ansible_default_ipv4": {"interface": interface, "address": address} if default else {},
+        "ansible_" + interface.replace(".", "_").replace("-", "_"): {
+            "ipv4": {"address": address}, "ipv4_secondaries": [{"address": "10.99.1.1"}] if interface == "bond0" else [],
+            "ipv6": ([{"address": v6, "scope": "global"}] if v6 else []) + [{"address": "fe80::1", "scope": "link"}]},
+    }
+    for name in extra_interfaces:
+        data["ansible_" + name] = {"ipv4": {"address": "172.16.0.1"}}
+    return data
+
+
+def host(name, data, **variables):
+    return dict(inventory_hostname=name, facts=data, **variables)
+
+
+def test_maps_by_address_and_builds_items_with_tunnel_addresses():
+    result = node_hostendpoints([host("n1.example", facts("n1", "10.99.0.11", v6="fd00::11")),
+                                 host("n2.example", facts("n2", "10.99.0.12"))], NODES, {"k8s-role": "node"})
+    assert result["errors"] == []
+    assert result["items"] == [
+        dict(name="node-1-eth0", node="node-1", interface_name="eth0", expected_ips=["10.99.0.11", "fd00::11", "192.168.1.0"],
+             labels={"k8s-role": "node"}),
+        dict(name="node-2-eth0", node="node-2", interface_name="eth0", expected_ips=["10.99.0.12", "192.168.2.0"],
+             labels={"k8s-role": "node"}),
+    ]
+    assert [(m["host"], m["node"], m["matched_by"], m["interfaces_from"]) for m in result["mapping"]] == [
+        ("n1.example", "node-1", "address", "default route"), ("n2.example", "node-2", "address", "default route")]
+
+
+def test_explicit_node_name_and_hostname_fallback():
+    result = node_hostendpoints([host("a", facts("x", "192.0.2.1"), node_name="node-2"),
+                                 host("worker-three", facts("worker-three", "192.0.2.3"))], NODES)
+    assert [(m["node"], m["matched_by"]) for m in result["mapping"]] == [("node-2", "clusterip_exposure_node_name"),
+                                                                         ("worker-three", "hostname")]
+
+
+def test_explicit_interfaces_and_jmespath_query():
+    data = facts("n1", "10.99.0.11", interface="bond0", extra_interfaces=("eth1",))
+    explicit = node_hostendpoints([host("n1", data, interfaces=["bond0", "eth1"])], NODES)
+    assert [i["name"] for i in explicit["items"]] == ["node-1-bond0", "node-1-eth1"]
+    assert explicit["items"][0]["expected_ips"] == ["10.99.0.11", "10.99.1.1", "192.168.1.0"], "secondaries included"
+    queried = node_hostendpoints([host("n1", data, interface_query="ansible_interfaces[?starts_with(@, 'eth')]")], NODES)
+    assert [i["interface_name"] for i in queried["items"]] == ["eth1"]
+    assert queried["mapping"][0]["interfaces_from"] == "clusterip_exposure_interface_query"
+
+
+def test_every_bad_inventory_is_reported_at_once():
+    result = node_hostendpoints([
+        host("orphan", facts("orphan", "192.0.2.9")),
+        host("twin-a", facts("twin-a", "10.99.0.12")),
+        host("twin-b", facts("twin-b", "10.99.0.99"), node_name="node-2"),
+        host("no-route", facts("node-1", "10.99.0.11", default=False)),
+        host("typo", facts("t", "10.99.0.13"), interfaces=["eth9"]),
+        host("ghost", facts("g", "192.0.2.8"), node_name="node-42"),
+        host("badq", facts("b", "192.0.2.7"), node_name="node-4", interface_query="[?"),
+    ], NODES)
+    errors = result["errors"]
+    assert any("orphan maps to no Kubernetes node" in e and "clusterip_exposure_node_name" in e for e in errors)
+    assert any("twin-a and twin-b both map to node node-2" in e for e in errors)
+    assert any("no-route has no default route" in e for e in errors)
+    assert any("interface eth9 does not exist on typo (it has: eth0, lo)" in e for e in errors)
+    assert any("'node-42' is not a Kubernetes node" in e for e in errors)
+    assert any("not valid JMESPath" in e for e in errors)
+    assert len(errors) == 6
+    assert [i["node"] for i in result["items"]] == ["node-2"], "only the one good host; the role stops on any error"
+
+
+def test_a_host_sharing_addresses_with_two_nodes_is_ambiguous():
+    data = facts("n", "10.99.0.11")
+    data["ansible_all_ipv4_addresses"].append("10.99.0.12")
+    errors = node_hostendpoints([host("n", data)], NODES)["errors"]
+    assert errors == ["n shares addresses with several nodes (node-1, node-2): set clusterip_exposure_node_name for it"]
