@@ -32,6 +32,7 @@ MODULE_OPTIONS = dict(
     nodeport_range=dict(type="str", default=x.DEFAULT_NODEPORT_RANGE),
     name_prefix=dict(type="str", default="clusteredge"),
     require_advertised=dict(type="bool", default=False),
+    remove_pins=dict(type="bool", default=True),
 )
 
 
@@ -104,7 +105,7 @@ def _owned_component(obj, owner):
     return labels.get(_state.OWNER_LABEL) == owner and labels.get(x.COMPONENT_LABEL) == x.COMPONENT
 
 
-def _service_annotation_patches(exposures, current, reads, owner):
+def _service_annotation_patches(exposures, current, reads, owner, remove_pins=True):
     """Pin annotations: set on exposed Services, removed from Services this owner no longer exposes."""
     patches = []
     exposed = dict((e["key"], e) for e in exposures)
@@ -119,7 +120,7 @@ def _service_annotation_patches(exposures, current, reads, owner):
                 continue  # another owner exposes it too and keeps the pin; never flap the annotations between owners
             if any(annotations.get(k) != val for k, val in wanted.items()):
                 patches.append((key, service, {"metadata": {"annotations": wanted}}))
-        elif annotations.get(x.PINNED_BY_ANNOTATION) == owner:
+        elif remove_pins and annotations.get(x.PINNED_BY_ANNOTATION) == owner:
             patches.append((key, service, {"metadata": {"annotations": {x.PIN_ANNOTATION: None, x.PINNED_BY_ANNOTATION: None}}}))
     return patches
 
@@ -278,7 +279,7 @@ def run_exposure_module(module):
               % (len(errors), "" if len(errors) == 1 else "s", "; ".join(errors)), errors=errors)
 
     plans.sort(key=lambda pair: _write_order(pair[0], pair[1], params["name_prefix"]))
-    patches = _service_annotation_patches(exposures, current, reads, owner)
+    patches = _service_annotation_patches(exposures, current, reads, owner, params["remove_pins"])
     done = dict(created=[], updated=[], deleted=[])
     total = len(plans) + len(patches)
     for adapter, change in plans:

@@ -178,6 +178,12 @@ options:
         C(BGPConfiguration default) (Calico then does not advertise it at all).
     type: bool
     default: false
+  remove_pins:
+    description:
+      - When an exposure is removed, also remove this owner's pin annotations from the Service. V(false) keeps them as
+        a record of the cluster IPs that were exposed.
+    type: bool
+    default: true
 notes:
   - Check mode sends every write as a server-side dry run.
   - Pod policies, like any Calico policy that selects pods, make ingress to those pods that no policy allows
