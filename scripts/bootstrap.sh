@@ -19,7 +19,7 @@ cd "$ROOT"
 
 ANSIBLE_WHEEL_VERSION=12.3.0   # last `ansible` release for Python 3.11; carries kubernetes.core 6.2.0
 GET_PIP_VERSION=24.2           # pip version ansible-core 2.19's ansible-test bootstraps into its venvs
-APT_PACKAGES=(openssh-server iproute2 shellcheck)
+APT_PACKAGES=(openssh-server iproute2 nftables shellcheck)
 
 VENV="$ROOT/.venv"
 BUILD="$ROOT/.build"

@@ -21,8 +21,10 @@ def summary_lines(exposures, hostendpoints=None, changes=None):
         lines.append("  %s %s: %s" % (hep.get("node"), hep.get("interface_name"), ", ".join(hep.get("expected_ips") or [])))
     merged = {"created": [], "updated": [], "deleted": []}
     for change in changes or []:
+        kind = (change or {}).get("kind")
         for key in merged:
-            merged[key].extend(x for x in (change or {}).get(key) or [] if x not in merged[key])
+            names = [n if "/" in n or not kind else "%s/%s" % (kind, n) for n in (change or {}).get(key) or []]
+            merged[key].extend(n for n in names if n not in merged[key])
     lines.append("Objects created: %d, updated: %d, deleted: %d" % tuple(len(merged[k]) for k in ("created", "updated", "deleted")))
     for key in ("created", "updated", "deleted"):
         lines.extend("  %s %s" % (key, name) for name in merged[key])
