@@ -28,8 +28,7 @@ os.environ.setdefault('ANSIBLE_PYTHON_INTERPRETER', sys.executable)
 if str(TESTS_DIR) not in os.environ.get('PYTHONPATH', '').split(os.pathsep):
     os.environ['PYTHONPATH'] = os.pathsep.join(p for p in (str(TESTS_DIR), os.environ.get('PYTHONPATH')) if p)
 
-if (TESTS_DIR / 'emulator' / 'pytest_fixtures.py').exists():
-    pytest_plugins = ['emulator.pytest_fixtures']
+pytest_plugins = ['emulator.pytest_fixtures', 'nodes.pytest_fixtures']
 
 MARKERS = {
     'quality': 'quality gates: ansible-test sanity, ansible-lint, changelog lint, galaxy build (deselect: -m "not quality")',

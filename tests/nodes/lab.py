@@ -403,7 +403,12 @@ class NodeLab:
                 _run([IP, '-n', ns, 'link', 'del', 'eth0'], check=False)
             has_veth = has_eth0 = False
         if not has_veth:
-            _run([IP, 'link', 'add', veth, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns])
+            # Fixed MACs: a re-created pair keeps its MAC, so no stale ARP/ND entry (root namespace)
+            # black-holes the node for ~20 s after a repair.
+            _run([IP, 'link', 'add', veth, 'address', self._mac(i, 'root'), 'type', 'veth',
+                  'peer', 'name', 'eth0', 'address', self._mac(i, 'node'), 'netns', ns])
+            for addr in filter(None, (self.address(i), self.address6(i))):
+                _run([IP, 'neigh', 'del', addr, 'dev', self.bridge], check=False)
         _run([IP, 'link', 'set', veth, 'master', self.bridge])
         _run([IP, 'link', 'set', veth, 'up'])
         ipns = [IP, '-n', ns]
@@ -419,6 +424,10 @@ class NodeLab:
         _run(ipns + ['route', 'replace', 'default', 'via', str(self.gateway), 'dev', 'eth0'])
         if self.ipv6_subnet:
             _run(ipns + ['-6', 'route', 'replace', 'default', 'via', str(self.gateway6), 'dev', 'eth0'])
+
+    def _mac(self, i: int, side: str) -> str:
+        digest = hashlib.sha1(f'{self.prefix}/{i}/{side}'.encode()).digest()
+        return ':'.join(f'{b:02x}' for b in (0x02,) + tuple(digest[:5]))   # locally administered, unicast
 
     def _node_guard(self, i: int) -> None:
         """Inside the namespace, drop outgoing traffic to anything but loopback and the lab subnets."""
