@@ -18,15 +18,15 @@ IP = shutil.which('ip', path='/usr/sbin:/usr/bin:/sbin:/bin') or 'ip'
 
 def block_ruleset(drop_established: bool) -> str:
     """Atomic, idempotent ruleset. Felix accepts established flows before any tracked policy (SPEC §5.1 step 1),
-    so a lockout only stops new connections, unless an untracked (raw-table) policy denied it."""
-    keep = '' if drop_established else '        ct state established,related accept\n'
+    so a lockout stops only new connections (bare SYNs; stateless, because conntrack may not have seen flows
+    that began before the table existed), unless an untracked (raw-table) policy denied it: then all packets."""
+    match = '' if drop_established else 'tcp flags & (syn | ack) == syn '
     return (f'table inet {TABLE}\n'
             f'delete table inet {TABLE}\n'
             f'table inet {TABLE} {{\n'
             f'    chain input {{\n'
             f'        type filter hook input priority 0; policy accept;\n'
-            f'{keep}'
-            f'        iifname "eth0" tcp dport 22 drop\n'
+            f'        iifname "eth0" tcp dport 22 {match}drop\n'
             f'    }}\n'
             f'}}\n')
 
@@ -52,6 +52,7 @@ class FelixSim:
         self.runner = runner
         self.decisions: dict[str, tuple[bool, str, str]] = {}
         self.applied: dict[str, tuple[bool, bool] | None] = {}     # node -> (blocked, drop_established)
+        self.errors: dict[str, str | None] = {}
 
     def read(self) -> tuple[list, list, list]:
         return tuple(self.admin.objects(kind=kind, api_version=self.api_version)
@@ -60,9 +61,11 @@ class FelixSim:
     def _nft(self, netns: str, blocked: bool, drop_established: bool = False) -> bool:
         argv, stdin = nft_commands(netns, blocked, drop_established)
         proc = self.runner(argv, input=stdin, capture_output=True, text=True, check=False)
-        if proc.returncode != 0:
-            log(f'{netns}: nft failed ({proc.returncode}): {(proc.stderr or "").strip()}')
-        return proc.returncode == 0
+        error = f'nft failed ({proc.returncode}): {(proc.stderr or "").strip()}' if proc.returncode else None
+        if error and self.errors.get(netns) != error:            # retried every poll, logged once per change
+            log(f'{netns}: {error}')
+        self.errors[netns] = error
+        return not error
 
     def run_once(self) -> dict[str, tuple[bool, str]]:
         heps, policies, configs = self.read()
