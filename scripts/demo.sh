@@ -22,9 +22,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-python -m lab up --state-dir "$WORK/lab" --prefix demo --subnet 10.99.30.0/24 >/dev/null
+python -m lab up --state-dir "$WORK/lab" --prefix demo --subnet 10.200.30.0/24 >/dev/null
 echo "demo: API emulator at $(python -c 'import json,sys; print(json.load(open(sys.argv[1]))["url"])' "$WORK/lab/emulator.json");" \
-     "nodes node-1..3 in network namespaces at 10.99.30.11-13"
+     "nodes node-1..3 in network namespaces at 10.200.30.11-13"
 # shellcheck source=/dev/null
 . "$WORK/lab/env.sh"
 export TMPDIR="$WORK"

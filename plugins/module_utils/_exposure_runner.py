@@ -214,6 +214,14 @@ def run_exposure_module(module):
 
     node_addresses = sorted(set(ip for node in reads.nodes for ip in x.node_addresses(node)))
     ctx = x.context(params, owner, service_ranges, pod_ranges, node_addresses)
+    if target:
+        for node in reads.nodes:
+            for ip in x.node_addresses(node):
+                inside = [c for c in service_ranges if x.family(c) == x.family(ip) and ipaddress.ip_address(ip) in ipaddress.ip_network(c)]
+                if inside:
+                    errors.append("node %s has address %s inside the service range %s: the deny of that range would also cut "
+                                  "traffic to the node; the service range or the node addresses are wrong"
+                                  % (node["metadata"]["name"], ip, inside[0]))
 
     def missing(key):
         namespace = key.split("/", 1)[0]

@@ -8,8 +8,8 @@ import pytest
 from felixsim import FelixSim, decide_ssh, nft_commands
 
 NODE, ADDR = 'node-1', '10.99.0.11'
-NO_FAILSAFES = [{'apiVersion': 'projectcalico.org/v3', 'kind': 'FelixConfiguration', 'metadata': {'name': 'default'},
-                 'spec': {'failsafeInboundHostPorts': []}}]
+NO_FAILSAFES = ({'apiVersion': 'projectcalico.org/v3', 'kind': 'FelixConfiguration', 'metadata': {'name': 'default'},
+                 'spec': {'failsafeInboundHostPorts': []}},)
 
 
 def hep(name='node-1-eth0', iface='eth0', node=NODE, labels=None, profiles=None, ips=(ADDR,)):
@@ -34,8 +34,8 @@ ALLOW_22 = {'action': 'Allow', 'protocol': 'TCP', 'destination': {'ports': [22]}
 DENY_ALL = {'action': 'Deny'}
 
 
-def decide(heps, policies=(), configs=NO_FAILSAFES):
-    return decide_ssh(NODE, list(heps), list(policies), list(configs), ADDR)
+def decide(heps, policies=(), configs=None):
+    return decide_ssh(NODE, list(heps), list(policies), list(NO_FAILSAFES if configs is None else configs), ADDR)
 
 
 def test_no_hostendpoint_allows():                                  # SPEC §1.3: other interfaces untouched

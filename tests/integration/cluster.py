@@ -10,8 +10,8 @@ def namespace(name):
 
 
 def node(index, tunnel=True, ipv6=False):
-    """node-<index> at 10.99.0.<10+index> with an IPIP tunnel address from the default pool."""
-    ip = "10.99.0.%d" % (10 + index)
+    """node-<index> at 10.200.0.<10+index> (outside the service range) with an IPIP tunnel address from the default pool."""
+    ip = "10.200.0.%d" % (10 + index)
     annotations = {"projectcalico.org/IPv4Address": ip + "/24"}
     addresses = [{"type": "InternalIP", "address": ip}, {"type": "Hostname", "address": "node-%d" % index}]
     if tunnel:
@@ -27,7 +27,7 @@ def node(index, tunnel=True, ipv6=False):
 
 def node_hep_item(index, with_tunnel=True):
     """The calico_hostendpoint config item for node-<index>'s eth0 (node and tunnel addresses)."""
-    ips = ["10.99.0.%d" % (10 + index)] + (["192.168.%d.0" % index] if with_tunnel else [])
+    ips = ["10.200.0.%d" % (10 + index)] + (["192.168.%d.0" % index] if with_tunnel else [])
     return dict(name="node-%d-eth0" % index, node="node-%d" % index, interface_name="eth0", expected_ips=ips,
                 labels={"k8s-role": "node"})
 

@@ -133,3 +133,15 @@ def test_hostendpoints_missing_tunnel_addresses_are_reported(k8s_api, expose, he
     assert report["node-2"]["missing_expected_ips"] == ["192.168.2.0"]
     assert report["node-3"]["hostendpoints"] == []
     assert "node-2" in output(result) and "lack expectedIPs 192.168.2.0" in output(result)
+
+
+def test_a_node_address_inside_the_service_range_is_refused(k8s_api, expose):
+    k8s_api.seed([cluster.namespace("shop"), cluster.bgp_default(["10.96.0.0/12"]),
+                  {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "odd-node"},
+                   "status": {"addresses": [{"type": "InternalIP", "address": "10.100.0.5"}]}}])
+    cluster.create(k8s_api, [cluster.service("shop", "web")])
+    k8s_api.clear_requests()
+    result = expose(config=[dict(namespace="shop", name="web", sources=["50.60.0.0/16"])])
+    assert result.failed
+    assert "node odd-node has address 10.100.0.5 inside the service range 10.96.0.0/12" in result["msg"]
+    assert all_writes(k8s_api) == []

@@ -78,7 +78,7 @@ def test_cluster_mode_creates_host_and_pod_policies_and_pins(k8s_api, expose, sh
     ]
     node_set = k8s_api.objects("GlobalNetworkSet")
     assert [s["metadata"]["name"] for s in node_set] == ["clusteredge-node-addresses"]
-    assert node_set[0]["spec"]["nets"] == ["10.99.0.11/32", "10.99.0.12/32", "10.99.0.13/32",
+    assert node_set[0]["spec"]["nets"] == ["10.200.0.11/32", "10.200.0.12/32", "10.200.0.13/32",
                                            "192.168.1.0/32", "192.168.2.0/32", "192.168.3.0/32"]
     api_policy = pod["shop/clusteredge-allow-svc-api"]["spec"]
     assert api_policy["ingress"][0]["destination"]["ports"] == ["http-api"], "named target ports are used by name"

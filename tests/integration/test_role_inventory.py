@@ -22,7 +22,7 @@ SERVICES = [{"namespace": "shop", "name": "frontend", "sources": ["50.60.0.0/16"
 def world(tmp_path_factory):
     if os.geteuid() != 0:
         pytest.skip("network namespaces need root")
-    lab = Lab(tmp_path_factory.mktemp("lab"), prefix="ri%s" % format(os.getpid() % 1000, "03d"), subnet="10.99.20.0/24")
+    lab = Lab(tmp_path_factory.mktemp("lab"), prefix="ri%s" % format(os.getpid() % 1000, "03d"), subnet="10.200.20.0/24")
     with lab:
         yield lab
 

@@ -50,12 +50,13 @@ def _wait_for_file(path, process, timeout=20):
 
 
 class Lab(object):
-    def __init__(self, state_dir, scenario="cluster", prefix="ce", subnet="10.99.0.0/24", count=3, felixsim=None):
+    def __init__(self, state_dir, scenario="cluster", prefix="ce", subnet="10.200.0.0/24", count=3, felixsim=None):
         if scenario not in SCENARIOS:
             raise ValueError("unknown scenario %r (known: %s)" % (scenario, ", ".join(SCENARIOS)))
         self.state_dir = Path(state_dir).absolute()
         self.scenario = scenario
         ipv6, self.failsafe_inbound = SCENARIOS[scenario]
+        # The default subnet stays clear of the service range 10.96.0.0/12 (a deny of that range must not hit nodes).
         self.nodes = NodeLab(count=count, prefix=prefix, subnet=subnet, state_dir=self.state_dir / "nodes",
                              ipv6_subnet="fd00:99::/64" if ipv6 else None)
         self.felixsim = (scenario == "canary") if felixsim is None else felixsim

@@ -14,7 +14,7 @@ def main(argv=None):
     parser.add_argument("--state-dir", required=True)
     parser.add_argument("--scenario", default="cluster", choices=sorted(SCENARIOS))
     parser.add_argument("--prefix", default="ce")
-    parser.add_argument("--subnet", default="10.99.0.0/24")
+    parser.add_argument("--subnet", default="10.200.0.0/24")
     args = parser.parse_args(argv)
     lab = Lab(args.state_dir, scenario=args.scenario, prefix=args.prefix, subnet=args.subnet)
     if args.command == "up":

@@ -124,7 +124,7 @@ def _cmd_status(a) -> int:
                       f"{'sshd ' + str(n['sshd_pid']) if n['sshd_pid'] else 'sshd DOWN'}")
         return 0 if healthy else EXIT_DEGRADED
     # no manifest: list what exists on the machine
-    out = subprocess.run([IP, 'netns', 'list'], capture_output=True, text=True).stdout
+    out = subprocess.run([IP, 'netns', 'list'], capture_output=True, text=True, check=False).stdout
     namespaces = [l.split()[0] for l in out.splitlines() if re.match(r'\S+-node-\d+\b', l)]
     prefixes = sorted({n.rsplit('-node-', 1)[0] for n in namespaces} | ({a.prefix} if a.prefix else set()))
     if a.prefix:

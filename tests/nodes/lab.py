@@ -60,7 +60,7 @@ def _run(args: list[str], *, check: bool = True, timeout: float = 30, input: str
          ) -> subprocess.CompletedProcess:
     try:
         proc = subprocess.run(args, input=input, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True, timeout=timeout, stdin=None if input is not None else subprocess.DEVNULL)
+                              text=True, timeout=timeout, stdin=None if input is not None else subprocess.DEVNULL, check=False)
     except subprocess.TimeoutExpired as exc:
         raise NodeLabError(f'timed out after {timeout}s: {" ".join(args)}') from exc
     except FileNotFoundError as exc:
@@ -79,10 +79,10 @@ def preflight() -> str | None:
         if not path:
             return f'{tool} is not installed'
     probe = f'nlprobe{os.getpid()}'[:IFNAMSIZ]
-    proc = subprocess.run([IP, 'netns', 'add', probe], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.run([IP, 'netns', 'add', probe], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, check=False)
     if proc.returncode != 0:
         return f'`ip netns add` is not permitted here: {proc.stderr.strip()}'
-    subprocess.run([IP, 'netns', 'del', probe], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run([IP, 'netns', 'del', probe], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
     return None
 
 
@@ -635,7 +635,7 @@ class NodeLab:
                     _run([IP, 'netns', 'exec', ns, exe, '-I'] + rule)
         else:
             if port != 22:
-                raise NodeLabError(f'neither nft nor iptables is installed: only port 22 (sshd) can be blocked')
+                raise NodeLabError('neither nft nor iptables is installed: only port 22 (sshd) can be blocked')
             _kill_pids(p for p in self._netns_pids(ns) if _proc_comm(p).startswith('sshd'))
         if method != 'stop-sshd' and port == 22:
             # drop live sessions (e.g. ControlPersist masters) so they cannot bypass the block
@@ -811,7 +811,7 @@ def _teardown(prefix: str, state_dir: Path | None, control_dirs: list[Path],
             for sock in d.iterdir():
                 if sock.is_socket():
                     subprocess.run([SSH, '-O', 'exit', '-o', f'ControlPath={sock}', 'nodelab'],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=5)
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=5, check=False)
                     removed.append(f'ssh master {sock.name}')
     victims = set()
     for pid in _all_pids():
@@ -836,7 +836,7 @@ def _teardown(prefix: str, state_dir: Path | None, control_dirs: list[Path],
         else:
             removed.append(f'netns {ns}')
     # 4. leftover veths (deleting a namespace normally takes its peer with it) and the bridge
-    for _ in range(20):
+    for _attempt in range(20):
         links = lab_links(prefix)
         if not links:
             break

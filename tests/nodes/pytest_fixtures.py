@@ -45,7 +45,7 @@ def session_prefix(extra: int | None = None) -> str:
 def reap_stale_labs() -> list[str]:
     """Tear down labs of earlier pytest sessions whose process is gone (prefix ``nl<pid>``)."""
     import subprocess
-    out = subprocess.run(['ip', 'netns', 'list'], capture_output=True, text=True).stdout
+    out = subprocess.run(['ip', 'netns', 'list'], capture_output=True, text=True, check=False).stdout
     removed = []
     prefixes = {m.group(1) for m in re.finditer(r'^(nl([0-9a-z]+?)(?:x[0-9a-z]+)?)-node-\d+\b', out, re.M)}
     for prefix in prefixes:

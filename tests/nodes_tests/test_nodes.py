@@ -29,7 +29,7 @@ def ansible(lab: NodeLab, inventory, module: str, args: str | None = None, patte
            'ANSIBLE_DEPRECATION_WARNINGS': 'False', 'ANSIBLE_FORKS': '10'}
     cmd = ['ansible', '-i', str(inventory), pattern, '-m', module] + (['-a', args] if args else [])
     t0 = time.monotonic()
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout, check=False)
     elapsed = time.monotonic() - t0
     try:
         data = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -40,10 +40,10 @@ def ansible(lab: NodeLab, inventory, module: str, args: str | None = None, patte
 
 def assert_nothing_left(prefix: str, state_dir: Path) -> None:
     assert lab_namespaces(prefix) == []
-    links = subprocess.run(['ip', 'link', 'show'], capture_output=True, text=True).stdout
+    links = subprocess.run(['ip', 'link', 'show'], capture_output=True, text=True, check=False).stdout
     assert not [l for l in links.splitlines() if f' {prefix}v' in l or f' {prefix}br0' in l], links
     assert lab_links(prefix) == []
-    pg = subprocess.run(['pgrep', '-af', str(state_dir)], capture_output=True, text=True)
+    pg = subprocess.run(['pgrep', '-af', str(state_dir)], capture_output=True, text=True, check=False)
     procs = [l for l in pg.stdout.splitlines() if 'pgrep' not in l and str(os.getpid()) != l.split()[0]]
     assert procs == [], procs
     assert not os.path.exists(f'/run/netns/{prefix}-node-1')
@@ -84,7 +84,7 @@ def test_namespace_guard_installed(node_lab):
 
 # ---------------------------------------------------------------------------------------------- failures
 def test_block_port_makes_node_unreachable(node_lab, node_inventory):
-    hosts, _, _ = ansible(node_lab, node_inventory, 'ansible.builtin.ping')   # masters exist now
+    hosts, _out, _err = ansible(node_lab, node_inventory, 'ansible.builtin.ping')   # masters exist now
     assert all(h.get('ping') == 'pong' for h in hosts.values()), hosts
     node_lab.block_port('node-2', 22)
     try:
@@ -97,7 +97,7 @@ def test_block_port_makes_node_unreachable(node_lab, node_inventory):
         node_lab.block_port('node-2', 22)        # idempotent
     finally:
         node_lab.unblock_port('node-2', 22)
-    hosts, _, proc = ansible(node_lab, node_inventory, 'ansible.builtin.ping')
+    hosts, _out, proc = ansible(node_lab, node_inventory, 'ansible.builtin.ping')
     assert proc.returncode == 0 and all(h.get('ping') == 'pong' for h in hosts.values()), hosts
 
 
@@ -105,11 +105,11 @@ def test_stop_and_start_sshd(node_lab, node_inventory):
     node_lab.stop_sshd(3)
     try:
         assert node_lab.sshd_pid(3) is None
-        hosts, _, _ = ansible(node_lab, node_inventory, 'ansible.builtin.ping', pattern='node-3')
+        hosts, _out, _err = ansible(node_lab, node_inventory, 'ansible.builtin.ping', pattern='node-3')
         assert hosts['node-3'].get('unreachable') is True
     finally:
         node_lab.start_sshd(3)
-    hosts, _, _ = ansible(node_lab, node_inventory, 'ansible.builtin.ping', pattern='node-3')
+    hosts, _out, _err = ansible(node_lab, node_inventory, 'ansible.builtin.ping', pattern='node-3')
     assert hosts['node-3'].get('ping') == 'pong'
 
 
@@ -120,7 +120,7 @@ def test_up_again_checks_and_repairs(node_lab, node_inventory):
     subprocess.run(['ip', 'link', 'del', node_lab.veth(3)], check=True)      # takes eth0 of node-3 with it
     node_lab.up()
     assert node_lab.sshd_pid(1) not in (None, old)
-    hosts, _, proc = ansible(node_lab, node_inventory, 'ansible.builtin.setup', 'gather_subset=network')
+    hosts, _out, proc = ansible(node_lab, node_inventory, 'ansible.builtin.setup', 'gather_subset=network')
     assert proc.returncode == 0, proc.stdout
     for i in (1, 2, 3):
         facts = hosts[f'node-{i}']['ansible_facts']
@@ -142,7 +142,7 @@ def test_up_down_twice_leaves_nothing(tmp_path):
         with lab:
             TIMINGS[f'up_{round_}'] = time.monotonic() - t0
             inv = lab.inventory(state_dir / 'inventory.yml')
-            hosts, _, proc = ansible(lab, inv, 'ansible.builtin.ping')
+            hosts, _out, proc = ansible(lab, inv, 'ansible.builtin.ping')
             assert proc.returncode == 0 and len(hosts) == 3, hosts
             assert any(p.is_socket() for p in lab.control_path_dir.iterdir()), 'no ControlPersist master'
             t1 = time.monotonic()
@@ -208,7 +208,7 @@ def test_rejects_bad_parameters(node_lab, tmp_path):
 def test_ipv6_variant(node_lab_factory):
     lab = node_lab_factory(count=2, ipv6=True)
     inv = lab.inventory(lab.state_dir / 'inventory.ini')
-    hosts, _, proc = ansible(lab, inv, 'ansible.builtin.setup', 'gather_subset=network')
+    hosts, _out, proc = ansible(lab, inv, 'ansible.builtin.setup', 'gather_subset=network')
     assert proc.returncode == 0, proc.stdout
     for i in (1, 2):
         facts = hosts[f'node-{i}']['ansible_facts']
@@ -218,9 +218,8 @@ def test_ipv6_variant(node_lab_factory):
         assert facts['ansible_default_ipv4']['address'] == lab.address(i)
         assert sorted(facts['ansible_interfaces']) == ['eth0', 'lo']
     # ssh over IPv6 works too
-    hosts, _, proc = ansible(lab, lab.inventory(lab.state_dir / 'v6.yml',
-                                                extra_vars={'ansible_host': lab.address6(1)}),
-                             'ansible.builtin.ping', pattern='node-1')
+    v6_inventory = lab.inventory(lab.state_dir / 'v6.yml', extra_vars={'ansible_host': lab.address6(1)})
+    hosts, _out, proc = ansible(lab, v6_inventory, 'ansible.builtin.ping', pattern='node-1')
     assert hosts['node-1'].get('ping') == 'pong', hosts
 
 
@@ -251,7 +250,7 @@ def test_cli_up_status_down(tmp_path):
 
     def cli(*args):
         return subprocess.run([sys.executable, '-m', 'nodes', *args], capture_output=True, text=True, env=env,
-                              timeout=120)
+                              timeout=120, check=False)
 
     subnet = free_subnet(seed=os.getpid() + 81)
     up = cli('up', '--count', '2', '--prefix', prefix, '--state-dir', str(state_dir), '--subnet', subnet,

@@ -1,0 +1,34 @@
+"""Every molecule scenario, as a platform repo would run it: create, converge, idempotence, verify, destroy."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from integration.ansible_cli import REPO
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+SCENARIOS = sorted(p.name for p in (REPO / "extensions" / "molecule").iterdir() if (p / "molecule.yml").exists())
+
+
+def test_there_are_the_four_required_scenarios():
+    assert SCENARIOS == ["canary", "cluster", "dualstack", "local"]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the scenarios create network namespaces: root only")
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_molecule_scenario(scenario, tmp_path):
+    env = dict(os.environ, MOLECULE_NO_LOG="false", ANSIBLE_NOCOLOR="1", NO_COLOR="1", TMPDIR=str(tmp_path))
+    molecule = Path(sys.executable).parent / "molecule"
+    proc = subprocess.run([str(molecule), "test", "-s", scenario], cwd=str(REPO), env=env, capture_output=True, text=True,
+                          check=False, timeout=900)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output[-6000:]
+    assert "failed=0" in output.split("SCENARIO RECAP", 1)[-1]
+    namespaces = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=False).stdout
+    assert "m%s-node" % scenario[:4] not in namespaces, "destroy must remove every namespace"
