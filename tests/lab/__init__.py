@@ -50,7 +50,8 @@ def _wait_for_file(path, process, timeout=20):
 
 
 class Lab(object):
-    def __init__(self, state_dir, scenario="cluster", prefix="ce", subnet="10.200.0.0/24", count=3, felixsim=None):
+    def __init__(self, state_dir, scenario="cluster", prefix="ce", subnet="10.200.0.0/24", count=3, felixsim=None, token=None,
+                 tls=False):
         if scenario not in SCENARIOS:
             raise ValueError("unknown scenario %r (known: %s)" % (scenario, ", ".join(SCENARIOS)))
         self.state_dir = Path(state_dir).absolute()
@@ -61,6 +62,8 @@ class Lab(object):
                              ipv6_subnet="fd00:99::/64" if ipv6 else None)
         self.felixsim = (scenario == "canary") if felixsim is None else felixsim
         self.state_file = self.state_dir / "lab.json"
+        self.token = token
+        self.tls = tls
 
     # -- paths
     @property
@@ -78,6 +81,9 @@ class Lab(object):
 
     def api_url(self):
         return json.loads((self.state_dir / "emulator.json").read_text())["url"]
+
+    def ca_cert(self):
+        return json.loads((self.state_dir / "emulator.json").read_text()).get("ca_cert_path")
 
     # -- lifecycle
     def up(self):
@@ -104,7 +110,8 @@ class Lab(object):
         log = open(self.state_dir / "emulator.log", "w")  # pylint: disable=consider-using-with
         process = subprocess.Popen(  # pylint: disable=consider-using-with
             [sys.executable, "-m", "emulator", "serve", "--port", "0", "--state-file", str(state), "--kubeconfig", str(self.kubeconfig),
-             "--service-cidr", SERVICE_CIDR_V4, "--service-cidr", SERVICE_CIDR_V6, "--seed", str(seed)],
+             "--service-cidr", SERVICE_CIDR_V4, "--service-cidr", SERVICE_CIDR_V6, "--seed", str(seed)]
+            + (["--token", self.token] if self.token else []) + (["--tls-dir", str(self.state_dir / "tls")] if self.tls else []),
             stdout=log, stderr=subprocess.STDOUT, env=_python_env(), start_new_session=True)
         _wait_for_file(state, process)
         return process.pid

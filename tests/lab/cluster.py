@@ -25,11 +25,11 @@ def _meta(name, namespace=None, **extra):
 
 
 def nodes(node_addresses, ipv6_addresses=None):
-    """One Node per (name, address); the IPIP tunnel address comes from the default pool, one /26 block per node."""
+    """One Node per (name, address); the IPIP tunnel address is the first of the node's /26 block of the default pool."""
     manifests = []
     for index, (name, address) in enumerate(sorted(node_addresses.items()), start=1):
         annotations = {"projectcalico.org/IPv4Address": address + "/24",
-                       "projectcalico.org/IPv4IPIPTunnelAddr": "192.168.%d.0" % index}
+                       "projectcalico.org/IPv4IPIPTunnelAddr": str(ipaddress.ip_address("192.168.0.0") + 64 * index)}
         addresses = [{"type": "InternalIP", "address": address}, {"type": "Hostname", "address": name}]
         v6 = (ipv6_addresses or {}).get(name)
         if v6:

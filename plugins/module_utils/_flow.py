@@ -1,0 +1,754 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, clusteredge platform engineering
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Decide one flow the way Calico 3.28 (iptables dataplane) with kube-proxy (iptables mode) would.
+
+Private to this collection: no stability promise. Pure: no I/O, inputs are the plain dicts the
+Kubernetes and Calico APIs return. Every verdict carries its path: one Stage per step of the packet
+walk in SPEC §5.4 (HostEndpoint choice, untracked, failsafes, pre-DNAT, kube-proxy DNAT, host or
+forward policy, the backend pod's own policy), naming the policy and rule that decided, or the default.
+"""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+from dataclasses import dataclass, field
+
+from ansible_collections.clusteredge.calico.plugins.module_utils import _selector
+from ansible_collections.clusteredge.calico.plugins.module_utils._cluster_info import effective_failsafes
+from ansible_collections.clusteredge.calico.plugins.module_utils._exposure import cluster_ips_of, node_addresses
+
+DEFAULT_ALLOW_PROFILE = "projectcalico-default-allow"
+NS_LABEL = "projectcalico.org/namespace"
+SA_LABEL = "projectcalico.org/serviceaccount"
+PROTOCOLS = {"TCP": 6, "UDP": 17, "ICMP": 1, "ICMPV6": 58, "SCTP": 132, "UDPLITE": 136}
+POD_INTERFACE = "cali+"
+_parse = functools.lru_cache(maxsize=2048)(_selector.parse)
+
+
+@dataclass
+class World:
+    """Everything the evaluator reads; lists of API objects. Optional: pod/service CIDRs, Namespaces."""
+    hostendpoints: list = field(default_factory=list)
+    global_policies: list = field(default_factory=list)
+    network_policies: list = field(default_factory=list)
+    global_network_sets: list = field(default_factory=list)
+    felix_configs: list = field(default_factory=list)
+    services: list = field(default_factory=list)
+    endpoint_slices: list = None
+    nodes: list = field(default_factory=list)
+    pods: list = field(default_factory=list)
+    profiles_default_allow: bool = True
+    namespaces: list = field(default_factory=list)
+    pod_cidrs: list = field(default_factory=list)
+    service_cidrs: list = field(default_factory=list)
+
+
+@dataclass
+class Flow:
+    source_ip: str
+    destination_ip: str
+    port: int
+    protocol: str = "TCP"
+    ingress_node: str = None
+    ingress_interface: str = "eth0"
+    source_is_pod: bool = False
+    source_port: int = None
+
+
+@dataclass
+class Stage:
+    name: str
+    result: str  # allow | deny | pass-through | n/a
+    policy: str = None
+    rule_index: int = None
+    reason: str = ""
+
+
+@dataclass
+class Verdict:
+    allowed: bool
+    stages: list
+    decided_by: str
+    backend: str = "none"
+    flow: Flow = None
+
+
+@dataclass
+class _Packet:
+    src: object
+    dst: object
+    dport: int
+    sport: int
+    proto: int
+
+    @property
+    def family(self):
+        return self.dst.version
+
+
+@dataclass
+class _Endpoint:
+    kind: str  # HostEndpoint | WorkloadEndpoint | GlobalNetworkSet
+    name: str
+    labels: dict
+    namespace: str = None
+    ips: list = field(default_factory=list)
+    nets: list = field(default_factory=list)
+    ports: list = field(default_factory=list)  # (name, protocol number, port)
+    node: str = None
+    interface: str = None
+    profiles: list = field(default_factory=list)
+    service_account: str = None
+
+    @property
+    def namespaced(self):
+        return self.kind == "WorkloadEndpoint"
+
+    def owns(self, ip):
+        return ip in self.ips or any(ip.version == n.version and ip in n for n in self.nets)
+
+    def label(self):
+        return "%s %s" % (self.kind, "%s/%s" % (self.namespace, self.name) if self.namespace else self.name)
+
+
+@dataclass
+class _Policy:
+    kind: str
+    name: str
+    namespace: str
+    spec: dict
+
+    @property
+    def key(self):
+        """Felix's internal name: ties on order are broken by it (SPEC §5.1, §13.7)."""
+        stored = self.name if self.name.split(".")[0] in ("default", "knp", "ossg") and "." in self.name else "default." + self.name
+        return "%s/%s" % (self.namespace, stored) if self.kind == "NetworkPolicy" else stored
+
+    @property
+    def order(self):
+        value = self.spec.get("order")
+        return None if value is None else float(value)
+
+    @property
+    def types(self):
+        """Explicit types, else defaulted from the rules as clientv3 does (SPEC §2.1)."""
+        if self.spec.get("types"):
+            return list(self.spec["types"])
+        if self.spec.get("egress"):
+            return ["Ingress", "Egress"] if self.spec.get("ingress") else ["Egress"]
+        return ["Ingress"]
+
+    def flag(self, name):
+        return bool(self.spec.get(name)) and self.kind == "GlobalNetworkPolicy"
+
+    def title(self):
+        return "%s %s" % (self.kind, "%s/%s" % (self.namespace, self.name) if self.kind == "NetworkPolicy" else self.name)
+
+
+def _ip(text):
+    return ipaddress.ip_address(str(text).split("/", maxsplit=1)[0])
+
+
+def _net(text):
+    return ipaddress.ip_network(str(text), strict=False)
+
+
+def _proto(value):
+    if value is None:
+        return None
+    if isinstance(value, int) or str(value).isdigit():
+        return int(value)
+    return PROTOCOLS.get(str(value).upper())
+
+
+def _sort_key(policy):
+    return (policy.order is None, policy.order or 0.0, policy.key)
+
+
+class _Index:
+    """The world as Felix's calculation graph sees it: endpoints, policies, node addresses, failsafes."""
+
+    def __init__(self, world):
+        self.world = world
+        self.ns_labels = dict(((n.get("metadata") or {}).get("name"), (n.get("metadata") or {}).get("labels") or {})
+                              for n in world.namespaces or [])
+        self.heps = [self._hep(h) for h in world.hostendpoints or []]
+        self.pods = [self._pod(p) for p in world.pods or []]
+        self.sets = [_Endpoint("GlobalNetworkSet", p["metadata"]["name"], (p.get("metadata") or {}).get("labels") or {},
+                               nets=[_net(n) for n in (p.get("spec") or {}).get("nets") or []]) for p in world.global_network_sets or []]
+        self.endpoints = self.heps + self.pods + self.sets
+        self.policies = [_Policy("GlobalNetworkPolicy", p["metadata"]["name"], None, p.get("spec") or {}) for p in world.global_policies or []]
+        self.policies += [_Policy("NetworkPolicy", p["metadata"]["name"], p["metadata"].get("namespace") or "default", p.get("spec") or {})
+                          for p in world.network_policies or []]
+        self.nodes = dict((n["metadata"]["name"], n) for n in world.nodes or [])
+        self.node_ips = dict((name, [_ip(a) for a in node_addresses(n)]) for name, n in self.nodes.items())
+        self.failsafes = effective_failsafes(world.felix_configs or [], list(self.nodes))
+        self.pod_cidrs = [_net(c) for c in world.pod_cidrs or []]
+
+    @staticmethod
+    def _hep(obj):
+        spec = obj.get("spec") or {}
+        ports = [(p.get("name"), _proto(p.get("protocol") or "TCP"), int(p.get("port"))) for p in spec.get("ports") or []]
+        return _Endpoint("HostEndpoint", obj["metadata"]["name"], (obj.get("metadata") or {}).get("labels") or {},
+                         ips=[_ip(i) for i in spec.get("expectedIPs") or []], ports=ports, node=spec.get("node"),
+                         interface=spec.get("interfaceName") or "", profiles=list(spec.get("profiles") or []))
+
+    @staticmethod
+    def _pod(obj):
+        meta, spec, status = obj.get("metadata") or {}, obj.get("spec") or {}, obj.get("status") or {}
+        namespace = meta.get("namespace") or "default"
+        account = spec.get("serviceAccountName") or "default"
+        labels = dict(meta.get("labels") or {})
+        labels.update({NS_LABEL: namespace, "projectcalico.org/orchestrator": "k8s", SA_LABEL: account})
+        ips = [p.get("ip") for p in status.get("podIPs") or []] or [status.get("podIP")]
+        ports = [(p.get("name"), _proto(p.get("protocol") or "TCP"), int(p["containerPort"]))
+                 for c in spec.get("containers") or [] for p in c.get("ports") or [] if p.get("containerPort")]
+        return _Endpoint("WorkloadEndpoint", meta["name"], labels, namespace=namespace, ips=[_ip(i) for i in ips if i],
+                         ports=ports, node=spec.get("nodeName"), profiles=["kns.%s" % namespace, "ksa.%s.%s" % (namespace, account)],
+                         service_account=account)
+
+    def owners(self, ip):
+        return [e for e in self.endpoints if e.owns(ip)]
+
+    def pod_at(self, ip):
+        return next((p for p in self.pods if ip in p.ips), None)
+
+    def node_of(self, ip):
+        return next((name for name, ips in sorted(self.node_ips.items()) if ip in ips), None)
+
+    def inbound_failsafes(self, node):
+        per_node = self.failsafes["per_node"].get(node)
+        return (per_node["inbound"] if per_node else self.failsafes["inbound"])
+
+    def in_cluster(self, ip):
+        return self.pod_at(ip) is not None or any(ip.version == n.version and ip in n for n in self.pod_cidrs)
+
+
+# -- selection of endpoints by policies and rules ------------------------------------------------
+
+def _namespace_match(text, endpoint, index, account=False):
+    """namespaceSelector (or serviceAccountSelector): prefixed labels, all() -> has(namespace label) (SPEC §3.2, §13.2)."""
+    if not text or not text.strip():
+        return True
+    own = SA_LABEL if account else NS_LABEL
+    selector = _parse(text.replace("all()", "has(%s)" % own))
+    labels = {}
+    if endpoint.namespaced:
+        if account:
+            labels = {"projectcalico.org/name": endpoint.service_account}
+        else:
+            labels = dict(index.ns_labels.get(endpoint.namespace) or {}, **{"projectcalico.org/name": endpoint.namespace})
+        labels[own] = endpoint.labels.get(own)
+    return selector.matches(labels, namespaced=endpoint.namespaced)
+
+
+def _policy_selects(policy, endpoint, index):
+    spec = policy.spec
+    if policy.kind == "NetworkPolicy":
+        if not endpoint.namespaced or endpoint.namespace != policy.namespace:
+            return False  # an NP never applies to a HEP (SPEC §2.1)
+    if not _parse(spec.get("selector") or "").matches(endpoint.labels, namespaced=endpoint.namespaced):
+        return False
+    return (_namespace_match(spec.get("namespaceSelector"), endpoint, index)
+            and _namespace_match(spec.get("serviceAccountSelector"), endpoint, index, account=True))
+
+
+def applicable(index, endpoint, direction, flavour):
+    """Sorted policies of one flavour (untracked, prednat, normal, forward, workload) that apply (SPEC §5.1, §5.2)."""
+    chosen = []
+    for policy in index.policies:
+        if direction not in policy.types or not _policy_selects(policy, endpoint, index):
+            continue
+        untracked, prednat = policy.flag("doNotTrack"), policy.flag("preDNAT")
+        if endpoint.kind == "HostEndpoint" and policy.kind == "NetworkPolicy":
+            continue
+        wanted = {"untracked": untracked, "prednat": prednat and direction == "Ingress",
+                  "normal": not untracked and not prednat,
+                  "forward": not untracked and not prednat and policy.flag("applyOnForward"),
+                  "workload": not untracked and not prednat}[flavour]
+        if wanted:
+            chosen.append(policy)
+    return sorted(chosen, key=_sort_key)
+
+
+def _entity_selects(entity, endpoint, policy, index):
+    """Positive selector + namespaceSelector of a rule side, with the NP namespace scoping (SPEC §3.2, §13.2)."""
+    if entity.get("selector") and not _parse(entity["selector"]).matches(endpoint.labels, namespaced=endpoint.namespaced):
+        return False
+    if entity.get("namespaceSelector"):
+        return _namespace_match(entity["namespaceSelector"], endpoint, index)
+    if policy.kind == "NetworkPolicy":
+        return endpoint.namespaced and endpoint.namespace == policy.namespace
+    return True
+
+
+def _accounts_match(accounts, endpoint):
+    if not endpoint.namespaced:
+        return False
+    if accounts.get("names") and endpoint.service_account not in accounts["names"]:
+        return False
+    return _parse(accounts.get("selector") or "").matches({"projectcalico.org/name": endpoint.service_account}, namespaced=True)
+
+
+def _port_ranges(items):
+    numeric, named = [], []
+    for item in items or []:
+        if isinstance(item, int) or str(item).isdigit():
+            numeric.append((int(item), int(item)))
+        elif ":" in str(item):
+            low, high = str(item).split(":")
+            numeric.append((int(low), int(high)))
+        else:
+            named.append(str(item))
+    return numeric, named
+
+
+def _ports_hit(items, ip, port, proto, entity, policy, index):
+    """Numeric ports, ranges, and named ports as (endpoint IP, port) sets of the selected endpoints (SPEC §3.2)."""
+    if port is None:
+        return False
+    numeric, named = _port_ranges(items)
+    if any(low <= port <= high for low, high in numeric):
+        return True
+    scoped = bool(entity.get("selector") or entity.get("namespaceSelector"))
+    for endpoint in index.endpoints:
+        if ip not in endpoint.ips or (scoped and not _entity_selects(entity, endpoint, policy, index)):
+            continue
+        if any(name in named and number == port and protocol == proto for name, protocol, number in endpoint.ports):
+            return True
+    return False
+
+
+def _side_matches(entity, ip, port, proto, policy, index):
+    entity = entity or {}
+    nets = [n for n in (_net(x) for x in entity.get("nets") or []) if n.version == ip.version]
+    if entity.get("nets") and not any(ip in n for n in nets):
+        return False
+    if any(ip in n for n in (_net(x) for x in entity.get("notNets") or []) if n.version == ip.version):
+        return False
+    owners = index.owners(ip)
+    if (entity.get("selector") or entity.get("namespaceSelector")) and not any(_entity_selects(entity, e, policy, index) for e in owners):
+        return False
+    if entity.get("notSelector"):
+        negated = _parse(entity["notSelector"])
+        if any(negated.matches(e.labels, namespaced=e.namespaced) for e in owners):
+            return False
+    if entity.get("serviceAccounts") and not any(_accounts_match(entity["serviceAccounts"], e) for e in owners):
+        return False
+    if entity.get("services") and not _service_member(entity["services"], ip, policy, index):
+        return False
+    if entity.get("ports") and not _ports_hit(entity["ports"], ip, port, proto, entity, policy, index):
+        return False
+    return not (entity.get("notPorts") and _ports_hit(entity["notPorts"], ip, port, proto, entity, policy, index))
+
+
+def _service_member(match, ip, policy, index):
+    """services match: the Service's backend pod IPs, never its cluster IP (SPEC §3.2)."""
+    namespace = match.get("namespace") or policy.namespace
+    service = next((s for s in index.world.services or [] if s["metadata"]["name"] == match.get("name")
+                    and (s["metadata"].get("namespace") or "default") == namespace), None)
+    return service is not None and any(ip in p.ips for p in _backend_pods(index, service))
+
+
+def _renders_in_family(rule, family):
+    """FilterRuleToIPVersion: a rule whose CIDR list loses every entry for this family is not rendered (SPEC §3.2)."""
+    if rule.get("ipVersion") and int(rule["ipVersion"]) != family:
+        return False
+    protocol = _proto(rule.get("protocol"))
+    if (protocol == 1 and family == 6) or (protocol == 58 and family == 4):
+        return False
+    for side in ("source", "destination"):
+        for key in ("nets", "notNets"):
+            cidrs = (rule.get(side) or {}).get(key) or []
+            if cidrs and not any(_net(c).version == family for c in cidrs):
+                return False
+    return True
+
+
+def rule_matches(rule, packet, policy, index):
+    """All criteria ANDed (SPEC §3)."""
+    if not _renders_in_family(rule, packet.family):
+        return False
+    if rule.get("protocol") is not None and _proto(rule["protocol"]) != packet.proto:
+        return False
+    if rule.get("notProtocol") is not None and _proto(rule["notProtocol"]) == packet.proto:
+        return False
+    return (_side_matches(rule.get("source"), packet.src, packet.sport, packet.proto, policy, index)
+            and _side_matches(rule.get("destination"), packet.dst, packet.dport, packet.proto, policy, index))
+
+
+def run_policies(policies, direction, packet, index):
+    """First matching Allow/Deny ends, Log continues, Pass jumps to profiles (SPEC §3.1, §5.1).
+
+    Returns (outcome, policy, rule index, logged): outcome is allow, deny, pass or none.
+    """
+    logged = []
+    for policy in policies:
+        for position, rule in enumerate(policy.spec.get(direction.lower()) or []):
+            if not rule_matches(rule, packet, policy, index):
+                continue
+            action = rule.get("action")
+            if action == "Log":
+                logged.append("%s rule %d (Log)" % (policy.title(), position))
+                continue
+            return action.lower(), policy, position, logged
+    return "none", None, None, logged
+
+
+def _decision_stage(name, outcome, policy, position, logged, default_reason):
+    note = "" if not logged else " (logged by %s)" % ", ".join(logged)
+    if policy is None:
+        return Stage(name, outcome, reason=default_reason + note)
+    action = {"allow": "Allow", "deny": "Deny", "pass": "Pass"}[outcome]
+    result = {"allow": "allow", "deny": "deny", "pass": "pass-through"}[outcome]
+    return Stage(name, result, policy.title(), position, "%s rule %d (%s) matched%s" % (policy.title(), position, action, note))
+
+
+def _chain(name, index, endpoint, direction, flavour, packet, profiles=False):
+    """One endpoint chain: end-of-policy drop in normal/forward/workload chains, never in pre-DNAT/untracked (SPEC §5.1)."""
+    policies = applicable(index, endpoint, direction, flavour)
+    outcome, policy, position, logged = run_policies(policies, direction, packet, index)
+    if outcome in ("allow", "deny"):
+        return _decision_stage(name, outcome, policy, position, logged, "")
+    if flavour in ("untracked", "prednat"):
+        what = "untracked" if flavour == "untracked" else "pre-DNAT"
+        if not policies:
+            return Stage(name, "n/a", reason="no %s policy applies" % what)
+        reason = "no %s rule matched (%s): no default drop here, continue" % (what, ", ".join(p.title() for p in policies))
+        if outcome == "pass":
+            reason = "%s rule %d (Pass) matched: leaves the %s policies" % (policy.title(), position, what)
+        return Stage(name, "pass-through", policy.title() if policy else None, position, reason)
+    if outcome == "none" and policies:
+        return Stage(name, "deny", None, None, "end-of-policy drop: %s appl%s and none allowed or passed"
+                     % (", ".join(p.title() for p in policies), "ies" if len(policies) == 1 else "y"))
+    lead = "%s rule %d (Pass) matched, " % (policy.title(), position) if outcome == "pass" else "no policy applies, "
+    if flavour == "forward":
+        return Stage(name, "allow", policy.title() if policy else None, position, lead + "forwarded traffic is allowed by default")
+    return _profiles(name, endpoint, index, lead, policy, position)
+
+
+def _profiles(name, endpoint, index, lead, policy, position):
+    if endpoint.kind == "WorkloadEndpoint":
+        if index.world.profiles_default_allow:
+            return Stage(name, "allow", policy.title() if policy else None, position, lead + "profile %s allows" % endpoint.profiles[0])
+        return Stage(name, "deny", None, None, lead + "no profile allows")
+    if DEFAULT_ALLOW_PROFILE in endpoint.profiles:
+        return Stage(name, "allow", policy.title() if policy else None, position, lead + "profile %s allows" % DEFAULT_ALLOW_PROFILE)
+    return Stage(name, "deny", None, None, lead + "no profile allows (profiles: %s): drop" % (", ".join(endpoint.profiles) or "none"))
+
+
+# -- HostEndpoint choice --------------------------------------------------------------------------
+
+def select_heps(index, node, interface):
+    """(filter HEP, pre-DNAT HEP): named beats '*', ties by name (SPEC §1.3); pre-DNAT dispatch per SPEC §13.1."""
+    on_node = sorted((h for h in index.heps if h.node == node), key=lambda h: h.name)
+    node_ips = index.node_ips.get(node, [])
+    by_ip = interface not in (POD_INTERFACE, "lo")
+    named = [h for h in on_node if h.interface == interface or (not h.interface and by_ip and any(ip in node_ips for ip in h.ips))]
+    star = [h for h in on_node if h.interface == "*"]
+    chosen = named[0] if named else (star[0] if star else None)
+    if chosen is not None and applicable(index, chosen, "Ingress", "prednat"):
+        prednat = chosen
+    else:
+        prednat = star[0] if star and applicable(index, star[0], "Ingress", "prednat") else None
+    return chosen, prednat
+
+
+def _hep_stage(node, interface, chosen, prednat, prefix=""):
+    if chosen is None and prednat is None:
+        return Stage(prefix + "host endpoint", "n/a", reason="no HostEndpoint governs %s on %s: Calico does not police it" % (interface, node))
+    text = "%s governs %s on %s" % (chosen.label(), interface, node) if chosen else "no HostEndpoint in the filter table"
+    if prednat is not None and prednat is not chosen:
+        text += "; pre-DNAT dispatch falls through to %s (SPEC §13.1)" % prednat.label()
+    elif chosen is not None and prednat is None:
+        text += "; no pre-DNAT policy applies to it"
+    return Stage(prefix + "host endpoint", "pass-through", reason=text)
+
+
+def _failsafe_hit(index, node, packet):
+    name = {6: "tcp", 17: "udp", 132: "sctp"}.get(packet.proto)
+    for entry in index.inbound_failsafes(node)[0]:
+        if entry["protocol"] != name or entry["port"] != packet.dport:
+            continue
+        if entry["net"]:
+            net = _net(entry["net"])
+            if net.version != packet.src.version or packet.src not in net:
+                continue
+        return "%s:%s%s" % (entry["protocol"], entry["port"], " from %s" % entry["net"] if entry["net"] else "")
+    return None
+
+
+def _ingress_hep_chains(index, node, interface, packet, stages, prefix=""):
+    """Untracked, failsafe and pre-DNAT stages on one node's ingress HEP. Returns (decision, mark, failsafe, chosen)."""
+    chosen, prednat = select_heps(index, node, interface)
+    stages.append(_hep_stage(node, interface, chosen, prednat, prefix))
+    failsafe = _failsafe_hit(index, node, packet) if (chosen or prednat) else None
+    if chosen is not None and chosen.interface != "*":
+        stage = _chain(prefix + "untracked", index, chosen, "Ingress", "untracked", packet)
+        if failsafe and stage.result == "deny":
+            stage = Stage(prefix + "untracked", "pass-through", reason="failsafe %s is accepted in raw before untracked policy" % failsafe)
+        stages.append(stage)
+        if stage.result in ("allow", "deny"):
+            return stage.result, "untracked", failsafe, chosen
+    else:
+        stages.append(Stage(prefix + "untracked", "n/a", reason="untracked policy is not supported on '*' HostEndpoints"
+                            if chosen else "no HostEndpoint"))
+    if failsafe:
+        stages.append(Stage(prefix + "failsafe", "pass-through", reason="inbound failsafe %s: accepted before any policy, without the "
+                            "allow mark (SPEC §6, §13.5)" % failsafe))
+    else:
+        stages.append(Stage(prefix + "failsafe", "n/a", reason="no inbound failsafe matches" if (chosen or prednat) else "no HostEndpoint"))
+    if prednat is None or failsafe:
+        stages.append(Stage(prefix + "pre-DNAT", "n/a", reason="skipped: failsafe accepted" if failsafe else "no pre-DNAT chain"))
+        return None, None, failsafe, chosen
+    stage = _chain(prefix + "pre-DNAT", index, prednat, "Ingress", "prednat", packet)
+    stages.append(stage)
+    if stage.result in ("allow", "deny"):
+        return stage.result, "prednat", failsafe, chosen
+    return None, None, failsafe, chosen
+
+
+# -- kube-proxy -------------------------------------------------------------------------------------
+
+def _backend_pods(index, service):
+    selector = (service.get("spec") or {}).get("selector") or {}
+    namespace = service["metadata"].get("namespace") or "default"
+    if not selector:
+        return []
+    return sorted((p for p in index.pods if p.namespace == namespace and all(p.labels.get(k) == v for k, v in selector.items())),
+                  key=lambda p: p.name)
+
+
+def _target_port(service_port, pod):
+    target = service_port.get("targetPort")
+    if target is None or target == "":
+        return int(service_port["port"])
+    if isinstance(target, int) or str(target).isdigit():
+        return int(target)
+    proto = _proto(service_port.get("protocol") or "TCP")
+    return next((number for name, protocol, number in pod.ports if name == target and protocol == proto), None)
+
+
+def _backends(index, service, service_port, family):
+    """[(pod IP, target port, node)] from EndpointSlices if given, else from the pods the selector picks."""
+    name, namespace = service["metadata"]["name"], service["metadata"].get("namespace") or "default"
+    if index.world.endpoint_slices is not None:
+        found = []
+        for eps in index.world.endpoint_slices:
+            meta = eps.get("metadata") or {}
+            if (meta.get("labels") or {}).get("kubernetes.io/service-name") != name or (meta.get("namespace") or "default") != namespace:
+                continue
+            port = next((p.get("port") for p in eps.get("ports") or [] if (p.get("name") or "") == (service_port.get("name") or "")), None)
+            for endpoint in eps.get("endpoints") or []:
+                for address in endpoint.get("addresses") or []:
+                    if port is not None and _ip(address).version == family:
+                        found.append((_ip(address), int(port), endpoint.get("nodeName")))
+        return found
+    result = []
+    for pod in _backend_pods(index, service):
+        port = _target_port(service_port, pod)
+        result.extend((ip, port, pod.node) for ip in pod.ips if ip.version == family and port is not None)
+    return result
+
+
+def _service_for(index, packet, node):
+    """(service, service port, kind) for a cluster IP or NodePort destination, or (service, None, kind) when only the IP is known."""
+    node_ips = index.node_ips.get(node, [])
+    for service in index.world.services or []:
+        ports = (service.get("spec") or {}).get("ports") or []
+        by_ip = any(_ip(ip) == packet.dst for ip in cluster_ips_of(service))
+        for port in ports:
+            if _proto(port.get("protocol") or "TCP") != packet.proto:
+                continue
+            if by_ip and int(port["port"]) == packet.dport:
+                return service, port, "cluster IP"
+            if packet.dst in node_ips and port.get("nodePort") and int(port["nodePort"]) == packet.dport:
+                return service, port, "NodePort"
+        if by_ip:
+            return service, None, "cluster IP"
+    return None, None, None
+
+
+def _snat_address(index, node, family):
+    """kube-proxy MASQUERADE toward a remote backend: the tunnel address, else the InternalIP (SPEC §5.4 step 6, §13.6)."""
+    obj = index.nodes.get(node) or {}
+    annotations = (obj.get("metadata") or {}).get("annotations") or {}
+    keys = ("projectcalico.org/IPv4IPIPTunnelAddr", "projectcalico.org/IPv4VXLANTunnelAddr") if family == 4 else (
+        "projectcalico.org/IPv6VXLANTunnelAddr",)
+    for key in keys:
+        if annotations.get(key):
+            return _ip(annotations[key]), ("tunl0" if "IPIP" in key else "vxlan.calico" if family == 4 else "vxlan-v6.calico")
+    for address in (obj.get("status") or {}).get("addresses") or []:
+        if address.get("type") == "InternalIP" and _ip(address["address"]).version == family:
+            return _ip(address["address"]), "eth0"
+    return None, "eth0"
+
+
+def _loop_prevention(index, node):
+    by_name = dict((c["metadata"]["name"], c.get("spec") or {}) for c in index.world.felix_configs or [])
+    for name in ("node.%s" % node, "default"):
+        if (by_name.get(name) or {}).get("serviceLoopPrevention"):
+            return by_name[name]["serviceLoopPrevention"]
+    return "Drop"
+
+
+# -- the walk -----------------------------------------------------------------------------------------
+
+def _deny(stages, backend, flow):
+    last = next(s for s in reversed(stages) if s.result == "deny")
+    return Verdict(False, stages, "%s: %s" % (last.name, last.reason), backend, flow)
+
+
+def _finish(stages, backend, flow):
+    if any(s.result == "deny" for s in stages):
+        return _deny(stages, backend, flow)
+    last = next((s for s in reversed(stages) if s.result == "allow"), None)
+    return Verdict(True, stages, "%s: %s" % (last.name, last.reason) if last else "no stage objected", backend, flow)
+
+
+def _forward(index, hep, packet, name, mark):
+    if mark:
+        return Stage(name, "pass-through", reason="skipped: the %s Allow set the accept mark (SPEC §5.2)"
+                     % ("pre-DNAT" if mark == "prednat" else mark))
+    if hep is None:
+        return Stage(name, "n/a", reason="no HostEndpoint: no forward policy")
+    return _chain(name, index, hep, "Ingress", "forward", packet)
+
+
+def _to_workload(index, stages, pod, packet, source_pod):
+    if source_pod is not None:
+        stages.append(_chain("source pod egress", index, source_pod, "Egress", "workload", packet))
+    stages.append(_chain("pod ingress", index, pod, "Ingress", "workload", packet))
+
+
+def _walk_backend(index, flow, base, packet, mark, chosen, backend, masquerade, source_pod):
+    """Forward policy on the ingress node, then the backend: local or via the tunnel to its node (SPEC §5.4 steps 4-7)."""
+    stages = list(base)
+    ip, port, pod_node = backend
+    post = _Packet(packet.src, ip, port, packet.sport, packet.proto)
+    pod = index.pod_at(ip) or _Endpoint("WorkloadEndpoint", str(ip), {}, namespace="?", ips=[ip], node=pod_node)
+    where = "local" if pod_node == flow.ingress_node else "remote"
+    stages.append(_forward(index, chosen, post, "forward (from HEP)", mark))
+    if stages[-1].result == "deny":
+        return _deny(stages, where, flow)
+    if where == "local":
+        _to_workload(index, stages, pod, post, source_pod)
+        return _finish(stages, where, flow)
+    snat, tunnel = _snat_address(index, flow.ingress_node, packet.family)
+    out_hep = select_heps(index, flow.ingress_node, tunnel)[0]
+    if out_hep is not None:
+        stages.append(_chain("forward (to HEP %s)" % tunnel, index, out_hep, "Egress", "forward", post))
+    if source_pod is not None:
+        stages.append(_chain("source pod egress", index, source_pod, "Egress", "workload", post))
+    if any(s.result == "deny" for s in stages):
+        return _deny(stages, where, flow)
+    seen = post
+    if masquerade and snat is not None:
+        seen = _Packet(snat, ip, port, None, packet.proto)
+        stages.append(Stage("SNAT", "pass-through", reason="kube-proxy MASQUERADE to %s's %s address %s on the way to %s"
+                            % (flow.ingress_node, tunnel, snat, pod_node)))
+    remote = []
+    decision, remote_mark, _failsafe, remote_hep = _ingress_hep_chains(index, pod_node, tunnel, seen, remote, "remote ")
+    stages.extend(remote)
+    if decision == "deny":
+        return _deny(stages, where, flow)
+    stages.append(_forward(index, remote_hep, seen, "remote forward (from HEP)", remote_mark))
+    if stages[-1].result == "deny":
+        return _deny(stages, where, flow)
+    stages.append(_chain("pod ingress", index, pod, "Ingress", "workload", seen))
+    return _finish(stages, where, flow)
+
+
+def _host_terminated(index, flow, stages, packet, chosen, mark, failsafe):
+    if mark or failsafe:
+        why = "failsafe %s" % failsafe if failsafe else "the accept mark of the %s Allow" % ("pre-DNAT" if mark == "prednat" else mark)
+        stages.append(Stage("host ingress", "allow", reason="INPUT accepts: %s" % why))
+    elif chosen is None:
+        stages.append(Stage("host ingress", "allow", reason="no HostEndpoint governs %s: Calico does not police it" % flow.ingress_interface))
+    else:
+        stages.append(_chain("host ingress", index, chosen, "Ingress", "normal", packet))
+    return _finish(stages, "none", flow)
+
+
+def evaluate_all(world, flow):
+    """One Verdict per backend case (local, remote) after kube-proxy DNAT, else a single Verdict."""
+    index = _Index(world)
+    packet = _Packet(_ip(flow.source_ip), _ip(flow.destination_ip), int(flow.port), flow.source_port, _proto(flow.protocol))
+    source_pod = index.pod_at(packet.src)
+    node = flow.ingress_node or (source_pod.node if source_pod else None)
+    flow = Flow(**dict(flow.__dict__, ingress_node=node))
+    interface = POD_INTERFACE if (flow.source_is_pod or source_pod) and source_pod and source_pod.node == node else flow.ingress_interface
+    stages = []
+    decision, mark, failsafe, chosen = _ingress_hep_chains(index, node, interface, packet, stages)
+    if decision == "deny":
+        return [_deny(stages, "none", flow)]
+    service, service_port, kind = _service_for(index, packet, node)
+    if mark == "untracked" and service is not None:
+        stages.append(Stage("DNAT", "deny", reason="untracked (NOTRACK) packets are not NATed by kube-proxy, so the %s is never "
+                            "translated" % kind))
+        return [_deny(stages, "none", flow)]
+    if service is None:
+        if packet.dst in index.node_ips.get(node, []):
+            stages.append(Stage("DNAT", "n/a", reason="%s is an address of %s: host-terminated" % (packet.dst, node)))
+            return [_host_terminated(index, flow, stages, packet, chosen, mark, failsafe)]
+        in_range = any(packet.dst.version == n.version and packet.dst in n for n in (_net(c) for c in world.service_cidrs or []))
+        target = index.pod_at(packet.dst)
+        if target is None:
+            if in_range:
+                action = _loop_prevention(index, node)
+                why = "dropped" if action != "Disabled" else "not blocked by Calico, but nothing answers (no route: it loops back out)"
+                stages.append(Stage("DNAT", "deny", reason="%s is in a service range but no Service owns it: ServiceLoopPrevention %s, %s"
+                                    % (packet.dst, action, why)))
+                return [_deny(stages, "none", flow)]
+            stages.append(Stage("DNAT", "n/a", reason="%s is no cluster IP, node or pod address: routed on" % packet.dst))
+            stages.append(_forward(index, chosen, packet, "forward (from HEP)", mark))
+            return [_finish(stages, "none", flow)]
+        stages.append(Stage("DNAT", "n/a", reason="%s is the IP of pod %s/%s: routed to it" % (packet.dst, target.namespace, target.name)))
+        return [_walk_backend(index, flow, stages, packet, mark, chosen, (packet.dst, packet.dport, target.node), False, source_pod)]
+    label = "%s/%s" % (service["metadata"].get("namespace") or "default", service["metadata"]["name"])
+    if service_port is None:
+        stages.append(Stage("DNAT", "deny", reason="Service %s has no %s port %d: kube-proxy does not DNAT; ServiceLoopPrevention %s drops"
+                            % (label, flow.protocol, packet.dport, _loop_prevention(index, node))))
+        return [_deny(stages, "none", flow)]
+    backends = _backends(index, service, service_port, packet.family)
+    etp_local = kind == "NodePort" and (service.get("spec") or {}).get("externalTrafficPolicy") == "Local"
+    if etp_local:
+        backends = [b for b in backends if b[2] == node]
+    if not backends:
+        stages.append(Stage("DNAT", "deny", reason="Service %s has no %sendpoints: kube-proxy rejects (KUBE-SERVICES REJECT)"
+                            % (label, "local " if etp_local else "")))
+        return [_deny(stages, "none", flow)]
+    masquerade = (not index.in_cluster(packet.src)) if kind == "cluster IP" else not etp_local
+    cases = [b for b in backends if b[2] == node][:1] + [b for b in backends if b[2] != node][:1]
+    verdicts = []
+    for backend in cases:
+        dnat = Stage("DNAT", "pass-through", reason="kube-proxy DNATs %s %s:%d to %s backend %s:%d on %s%s" % (
+            kind, packet.dst, packet.dport, "local" if backend[2] == node else "remote", backend[0], backend[1], backend[2],
+            "; off-cluster source marked for MASQUERADE whatever the externalTrafficPolicy (SPEC §5.4 step 3)" if masquerade else ""))
+        verdicts.append(_walk_backend(index, flow, stages + [dnat], packet, mark, chosen, backend, masquerade, source_pod))
+    return verdicts
+
+
+def evaluate(world, flow):
+    """A single Verdict: the backend cases when they agree, else the allowed one (some connections get through)."""
+    verdicts = evaluate_all(world, flow)
+    allowed = [v for v in verdicts if v.allowed]
+    if allowed and len(allowed) < len(verdicts):
+        return allowed[0]
+    return verdicts[0]
+
+
+def explain(verdict):
+    """A readable multi-line path of one verdict."""
+    flow = verdict.flow or Flow("?", "?", "?", "?", "?", "?")
+    outcome = "ALLOWED" if verdict.allowed else "DENIED"
+    head = "%s: %s %s -> %s:%s via %s/%s" % (outcome, flow.protocol, flow.source_ip, flow.destination_ip, flow.port,
+                                             flow.ingress_node, flow.ingress_interface)
+    lines = [head + ("" if verdict.backend == "none" else " (%s backend)" % verdict.backend)]
+    for stage in verdict.stages:
+        lines.append("  %s: %s%s" % (stage.name, stage.result, " - " + stage.reason if stage.reason else ""))
+    lines.append("decided by %s" % verdict.decided_by)
+    return "\n".join(lines)
