@@ -57,3 +57,4 @@ FELIXCONFIGURATIONS = ApiResource(CALICO_API_VERSION, "FelixConfiguration", "fel
 KUBECONTROLLERSCONFIGURATIONS = ApiResource(CALICO_API_VERSION, "KubeControllersConfiguration", "kubecontrollersconfigurations")
 CLUSTERINFORMATIONS = ApiResource(CALICO_API_VERSION, "ClusterInformation", "clusterinformations")
 GLOBALNETWORKSETS = ApiResource(CALICO_API_VERSION, "GlobalNetworkSet", "globalnetworksets")
+PODS = ApiResource("v1", "Pod", "pods", namespaced=True)

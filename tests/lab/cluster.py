@@ -58,19 +58,20 @@ def _service(namespace, name, ports, svc_type="ClusterIP", cluster_ip=None, etp=
     return {"apiVersion": "v1", "kind": "Service", "metadata": _meta(name, namespace), "spec": spec}
 
 
-def _backends(namespace, name, node_names, ports, pod_base):
+def _backends(namespace, name, node_names, ports, pod_base, dual=False):
     """Pods on the first two nodes and the EndpointSlice that points at them (named container ports included)."""
     manifests = []
     endpoints = []
     for index, node in enumerate(node_names[:2]):
         pod_ip = str(ipaddress.ip_address(pod_base) + index)
+        pod_ips = [{"ip": pod_ip}] + ([{"ip": str(ipaddress.ip_address("fd00:192:168::a00") + int(pod_ip.rsplit(".", maxsplit=1)[-1]))}] if dual else [])
         pod = "%s-%d" % (name, index)
         container_ports = [{"name": target if isinstance(target, str) else pname, "containerPort": number, "protocol": proto}
                            for pname, _port, proto, target, number in ports]
         manifests.append({"apiVersion": "v1", "kind": "Pod", "metadata": _meta(pod, namespace, labels={"app": name}),
                           "spec": {"nodeName": node, "containers": [{"name": "app", "image": "registry.invalid/app:1",
                                                                      "ports": container_ports}]},
-                          "status": {"phase": "Running", "podIP": pod_ip, "podIPs": [{"ip": pod_ip}]}})
+                          "status": {"phase": "Running", "podIP": pod_ip, "podIPs": pod_ips}})
         endpoints.append({"addresses": [pod_ip], "conditions": {"ready": True}, "nodeName": node,
                           "targetRef": {"kind": "Pod", "namespace": namespace, "name": pod}})
     manifests.append({"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
@@ -112,7 +113,7 @@ def cluster(node_addresses, ipv6_addresses=None, failsafe_inbound=None):
     for namespace, name, svc_type, ports, extra in services:
         manifests.append(_service(namespace, name, [(p, port, proto, target) for p, port, proto, target, _n in ports],
                                   svc_type=svc_type, etp=extra.get("etp"), dual=extra.get("dual"), headless=extra.get("headless")))
-        manifests += _backends(namespace, name, names, ports, "192.168.1.%d" % pod_base)
+        manifests += _backends(namespace, name, names, ports, "192.168.1.%d" % pod_base, dual=bool(extra.get("dual")))
         pod_base += 2
     manifests.append({"apiVersion": "v1", "kind": "Service", "metadata": _meta("billing-db", "payments"),
                       "spec": {"type": "ExternalName", "externalName": "db.billing.invalid"}})

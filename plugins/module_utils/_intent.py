@@ -1,0 +1,86 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, clusteredge platform engineering
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The flows that must hold after an exposure, with the verdict each must get (pure).
+
+Private to this collection: no stability promise. The role's verify step feeds them to calico_flow_check.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+# Clients that no sane source list contains (documentation ranges, RFC 5737 and RFC 3849).
+UNLISTED_CLIENT = {4: "198.51.100.7", 6: "2001:db8:ffff::7"}
+# The node's own services an operator and the cluster need: SSH, kubelet, BGP.
+NODE_PORTS = ((22, "ssh"), (10250, "kubelet"), (179, "BGP"))
+
+
+def first_client(cidr):
+    """An address inside a source network: the first usable one."""
+    network = ipaddress.ip_network(cidr)
+    if network.num_addresses == 1:
+        return str(network.network_address)
+    return str(network.network_address + 1)
+
+
+def _family(ip):
+    return ipaddress.ip_address(ip).version
+
+
+def _inside(ip, cidrs):
+    address = ipaddress.ip_address(ip)
+    return any(address.version == ipaddress.ip_network(c).version and address in ipaddress.ip_network(c) for c in cidrs)
+
+
+def unexposed_addresses(service_ranges, exposures):
+    """One address per service range that no exposure uses: it must stay unreachable from outside."""
+    exposed = set(ip for e in exposures for ip in e["cluster_ips"])
+    found = []
+    for cidr in service_ranges:
+        for address in ipaddress.ip_network(cidr).hosts():
+            if str(address) not in exposed:
+                found.append((str(address), 443))
+                break
+    return found
+
+
+def intent_flows(exposures, nodes, other_cluster_ips=(), api_server_port=6443):
+    """Flows with expectations: every listed source reaches its Service through every node on every exposed port;
+    an unlisted client reaches none of them, nor another cluster IP; the nodes' SSH, kubelet, BGP and API server
+    answer from outside.
+
+    `exposures`: the `exposures` result of calico_clusterip_exposure. `nodes`: dicts with `name` and `internal_ips`
+    (calico_cluster_info's `nodes`), the nodes the traffic may enter through.
+    """
+    flows = []
+    node_names = [n["name"] for n in nodes]
+    for exposure in exposures:
+        key = "%s/%s" % (exposure["namespace"], exposure["name"])
+        for cluster_ip in exposure["cluster_ips"]:
+            sources = [s for s in exposure["sources"] if ipaddress.ip_network(s).version == _family(cluster_ip)]
+            for port in exposure["ports"]:
+                for node in node_names:
+                    for source in sources:
+                        client = first_client(source)
+                        flows.append(dict(name="%s: listed %s via %s to %s:%s/%s" % (key, client, node, cluster_ip, port["port"], port["protocol"]),
+                                          source=client, destination=cluster_ip, port=port["port"], protocol=port["protocol"],
+                                          ingress_node=node, expect="allow"))
+                    stranger = UNLISTED_CLIENT[_family(cluster_ip)]
+                    if not _inside(stranger, exposure["sources"]):
+                        flows.append(dict(name="%s: unlisted %s via %s to %s:%s/%s" % (key, stranger, node, cluster_ip, port["port"], port["protocol"]),
+                                          source=stranger, destination=cluster_ip, port=port["port"], protocol=port["protocol"],
+                                          ingress_node=node, expect="deny"))
+    for other, port in other_cluster_ips:
+        for node in node_names:
+            flows.append(dict(name="another cluster IP: unlisted client via %s to %s:%s/TCP" % (node, other, port),
+                              source=UNLISTED_CLIENT[_family(other)], destination=other, port=port, protocol="TCP",
+                              ingress_node=node, expect="deny"))
+    for node in nodes:
+        for address in node.get("internal_ips") or []:
+            for port, label in NODE_PORTS + ((api_server_port, "API server"),):
+                flows.append(dict(name="node %s %s (%s:%s/TCP)" % (node["name"], label, address, port),
+                                  source=UNLISTED_CLIENT[_family(address)], destination=address, port=port, protocol="TCP",
+                                  ingress_node=node["name"], expect="allow"))
+    return flows
