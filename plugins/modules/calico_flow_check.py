@@ -98,7 +98,7 @@ EXAMPLES = r"""
     flows:
       - {name: listed client, source: 50.60.0.10, destination: 10.96.0.40, port: 443, ingress_node: node-1, expect: allow}
       - {name: unlisted client, source: 203.0.113.9, destination: 10.96.0.40, port: 443, ingress_node: node-1, expect: deny}
-      - {name: ssh to node-1, source: 203.0.113.9, destination: 10.99.0.11, port: 22, ingress_node: node-1, expect: allow}
+      - {name: ssh to node-1, source: 203.0.113.9, destination: 10.200.0.11, port: 22, ingress_node: node-1, expect: allow}
   register: flows
 
 - name: Show why
