@@ -9,19 +9,10 @@ Private to this collection: no stability promise.
 
 from __future__ import annotations
 
-import copy
-
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.clusteredge.calico.plugins.module_utils import _cluster_info as info
 from ansible_collections.clusteredge.calico.plugins.module_utils import _resources as r
 from ansible_collections.clusteredge.calico.plugins.module_utils._client import ApiError, CalicoClient
-from ansible_collections.clusteredge.calico.plugins.module_utils._runner import AUTH_ARG_SPEC, HAS_KUBERNETES_CORE
-
-try:
-    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
-except ImportError:
-    AnsibleK8SModule = None
+from ansible_collections.clusteredge.calico.plugins.module_utils._runner import build_plain_module
 
 
 def _api_server_port(client, given):
@@ -38,13 +29,7 @@ def _api_server_port(client, given):
 
 
 def run_cluster_info():
-    spec = copy.deepcopy(AUTH_ARG_SPEC)
-    spec["api_server_port"] = dict(type="int")
-    kwargs = dict(argument_spec=spec, supports_check_mode=True)
-    if HAS_KUBERNETES_CORE:
-        module = AnsibleK8SModule(module_class=AnsibleModule, check_k8s=False, check_pyyaml=False, **kwargs)
-    else:
-        module = AnsibleModule(**kwargs)
+    module = build_plain_module(dict(api_server_port=dict(type="int")))
     client = CalicoClient.from_module(module)
     try:
         try:

@@ -9,10 +9,6 @@ Private to this collection: no stability promise.
 
 from __future__ import annotations
 
-import copy
-
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.clusteredge.calico.plugins.module_utils import _flow
 from ansible_collections.clusteredge.calico.plugins.module_utils import _resources as r
 from ansible_collections.clusteredge.calico.plugins.module_utils._client import ApiError, CalicoClient
@@ -21,12 +17,7 @@ from ansible_collections.clusteredge.calico.plugins.module_utils._exposure_runne
     discover_pod_ranges,
     discover_service_ranges,
 )
-from ansible_collections.clusteredge.calico.plugins.module_utils._runner import AUTH_ARG_SPEC, HAS_KUBERNETES_CORE
-
-try:
-    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
-except ImportError:
-    AnsibleK8SModule = None
+from ansible_collections.clusteredge.calico.plugins.module_utils._runner import build_plain_module
 
 FLOW_SPEC = dict(
     name=dict(type="str"),
@@ -90,19 +81,13 @@ def _mismatch_line(result):
 
 
 def run_flow_check():
-    spec = copy.deepcopy(AUTH_ARG_SPEC)
-    spec.update(
+    module = build_plain_module(dict(
         flows=dict(type="list", elements="dict", options=FLOW_SPEC, required=True),
         objects=dict(type="list", elements="dict"),
         pod_cidrs=dict(type="list", elements="str"),
         service_cidrs=dict(type="list", elements="str"),
         fail_on_mismatch=dict(type="bool", default=True),
-    )
-    kwargs = dict(argument_spec=spec, supports_check_mode=True)
-    if HAS_KUBERNETES_CORE:
-        module = AnsibleK8SModule(module_class=AnsibleModule, check_k8s=False, check_pyyaml=False, **kwargs)
-    else:
-        module = AnsibleModule(**kwargs)
+    ))
     params = module.params
     requests = {}
     if params.get("objects") is not None:

@@ -43,12 +43,23 @@ def resource_argument_spec(item_spec, extra=None):
     return spec
 
 
-def build_module(item_spec, extra=None):
-    kwargs = dict(argument_spec=resource_argument_spec(item_spec, extra), supports_check_mode=True)
+def build_plain_module(extra):
+    """A module taking kubernetes.core's auth options plus `extra`; every module of the collection supports check mode."""
+    spec = copy.deepcopy(AUTH_ARG_SPEC)
+    spec.update(extra)
+    kwargs = dict(argument_spec=spec, supports_check_mode=True)
     if HAS_KUBERNETES_CORE:
-        # The kubernetes library is only needed once we connect: `rendered` works without it.
+        # The kubernetes library is only needed once we connect: `rendered` and `objects` work without it.
         return AnsibleK8SModule(module_class=AnsibleModule, check_k8s=False, check_pyyaml=False, **kwargs)
     return AnsibleModule(**kwargs)
+
+
+def build_module(item_spec, extra=None):
+    """A resource module: `config` items of `item_spec`, the shared state options, and `extra`."""
+    spec = resource_argument_spec(item_spec, extra)
+    for key in AUTH_ARG_SPEC:
+        spec.pop(key)
+    return build_plain_module(spec)
 
 
 def common_input_errors(params):
