@@ -131,3 +131,15 @@ def test_every_example_of_calico_clusterip_exposure_runs(tmp_path):
         assert [e["name"] for e in registered["exposed"]["gathered"]] == ["api", "frontend"]
         assert len(registered["manifests"]["rendered"]) == 6
         assert api.objects("GlobalNetworkPolicy") == [] and api.objects("NetworkPolicy") == [], "the last example removes everything"
+
+
+def test_hostendpoints_playbook_with_the_example_variables(k8s_api, tmp_path):
+    kubeconfig = k8s_api.write_kubeconfig(str(tmp_path / "kubeconfig"))
+    env = ansible_env(k8s_api.url, tmp_path, auth=False, extra={"K8S_AUTH_KUBECONFIG": kubeconfig})
+    cmd = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,", "clusteredge.calico.hostendpoints",
+           "-e", "@%s" % (REPO / "docs" / "examples" / "hostendpoints.yml")]
+    first = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False, timeout=180, cwd=str(tmp_path))
+    assert first.returncode == 0, first.stdout[-3000:]
+    assert "created: node-1-eth0, node-2-eth0, node-3-eth0" in first.stdout
+    again = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False, timeout=180, cwd=str(tmp_path))
+    assert "changed=0" in again.stdout and "created: -" in again.stdout
