@@ -58,17 +58,70 @@ def world_from_api(client, params):
         pod_cidrs=discover_pod_ranges(params, reads), service_cidrs=service_ranges)
 
 
+def _pods(world):
+    pods = [p for p in world.pods if (p.get("status") or {}).get("podIP")]
+    return sorted(pods, key=lambda p: (p["metadata"].get("namespace") or "", p["metadata"]["name"]))
+
+
+def _service(world, key):
+    namespace, _sep, name = key.partition("/")
+    return next((s for s in world.services if s["metadata"].get("namespace") == namespace and s["metadata"]["name"] == name), None)
+
+
+def _selected(pod, service):
+    selector = ((service or {}).get("spec") or {}).get("selector") or {}
+    labels = (pod.get("metadata") or {}).get("labels") or {}
+    return bool(selector) and pod["metadata"].get("namespace") == service["metadata"].get("namespace") \
+        and all(labels.get(k) == v for k, v in selector.items())
+
+
+def _container_port(pod, name):
+    for container in (pod.get("spec") or {}).get("containers") or []:
+        for port in container.get("ports") or []:
+            if port.get("name") == name:
+                return port.get("containerPort")
+    return None
+
+
+def resolve_endpoints(world, spec):
+    """`pod:any` as source: a pod that is no backend of the destination Service. `pod:<namespace>/<service>` as
+    destination: that Service's first backend pod, on the target port of the given service port.
+    Returns (source, destination, port, ingress_node, source_is_pod) or raises ValueError."""
+    source, destination, port, node = spec["source"], spec["destination"], spec["port"], spec["ingress_node"]
+    source_is_pod = False
+    target_service = None
+    if destination.startswith("pod:"):
+        target_service = _service(world, destination[4:])
+        backends = [p for p in _pods(world) if _selected(p, target_service)]
+        if not backends:
+            raise ValueError("%s: the Service has no backend pod" % destination)
+        service_port = next((p for p in target_service["spec"].get("ports") or [] if p.get("port") == port), None)
+        if service_port is None:
+            raise ValueError("%s: %s is not a port of the Service" % (destination, port))
+        target = service_port.get("targetPort", port)
+        port = int(target) if str(target).isdigit() else _container_port(backends[0], target)
+        destination = backends[0]["status"]["podIP"]
+    else:
+        target_service = next((s for s in world.services if destination in ((s.get("spec") or {}).get("clusterIPs") or [])), None)
+    if source == "pod:any":
+        clients = [p for p in _pods(world) if not _selected(p, target_service)]
+        if not clients:
+            raise ValueError("no pod to act as an in-cluster client")
+        source, node, source_is_pod = clients[0]["status"]["podIP"], clients[0]["spec"].get("nodeName") or node, True
+    return source, destination, port, node, source_is_pod
+
+
 def check_flow(world, spec):
-    flow = _flow.Flow(source_ip=spec["source"], destination_ip=spec["destination"], port=spec["port"],
-                      protocol=spec.get("protocol") or "TCP", ingress_node=spec["ingress_node"],
-                      ingress_interface=spec.get("interface") or "eth0")
+    source, destination, port, node, source_is_pod = resolve_endpoints(world, spec)
+    flow = _flow.Flow(source_ip=source, destination_ip=destination, port=port, protocol=spec.get("protocol") or "TCP",
+                      ingress_node=node, ingress_interface=spec.get("interface") or "eth0", source_is_pod=source_is_pod)
     verdicts = _flow.evaluate_all(world, flow)
     # A client must get the same answer whichever backend kube-proxy picks: every case has to meet the expectation.
     allowed_all = all(v.allowed for v in verdicts)
     denied_all = not any(v.allowed for v in verdicts)
     expect = spec.get("expect")
     ok = expect is None or (expect == "allow" and allowed_all) or (expect == "deny" and denied_all)
-    name = spec.get("name") or "%s %s -> %s:%s via %s" % (flow.protocol, flow.source_ip, flow.destination_ip, flow.port, flow.ingress_node)
+    name = spec.get("name") or "%s %s -> %s:%s via %s" % (flow.protocol, spec["source"], spec["destination"], spec["port"], spec["ingress_node"])
     return dict(name=name, expect=expect, ok=ok, allowed=allowed_all, denied=denied_all,
                 verdicts=[dict(backend=v.backend, allowed=v.allowed, decided_by=v.decided_by, explanation=_flow.explain(v))
                           for v in verdicts])
@@ -99,7 +152,10 @@ def run_flow_check():
         except ApiError as exc:
             module.fail_json(msg=str(exc), api_status=exc.status)
         requests = client.request_counts
-    results = [check_flow(world, flow) for flow in params["flows"]]
+    try:
+        results = [check_flow(world, flow) for flow in params["flows"]]
+    except ValueError as exc:
+        module.fail_json(msg="A flow cannot be resolved: %s" % exc)
     mismatches = [res for res in results if not res["ok"]]
     outcome = dict(changed=False, flows=results, checked=len(results), mismatches=len(mismatches), api_requests=requests)
     if mismatches and params["fail_on_mismatch"]:

@@ -48,8 +48,8 @@ def unexposed_addresses(service_ranges, exposures):
 
 def intent_flows(exposures, nodes, other_cluster_ips=(), api_server_port=6443):
     """Flows with expectations: every listed source reaches its Service through every node on every exposed port;
-    an unlisted client reaches none of them, nor another cluster IP; the nodes' SSH, kubelet, BGP and API server
-    answer from outside.
+    an unlisted client reaches none of them, nor another cluster IP; in-cluster client pods reach each Service and its
+    pods directly; the nodes' SSH, kubelet, BGP and API server answer from outside.
 
     `exposures`: the `exposures` result of calico_clusterip_exposure. `nodes`: dicts with `name` and `internal_ips`
     (calico_cluster_info's `nodes`), the nodes the traffic may enter through.
@@ -72,6 +72,14 @@ def intent_flows(exposures, nodes, other_cluster_ips=(), api_server_port=6443):
                         flows.append(dict(name="%s: unlisted %s via %s to %s:%s/%s" % (key, stranger, node, cluster_ip, port["port"], port["protocol"]),
                                           source=stranger, destination=cluster_ip, port=port["port"], protocol=port["protocol"],
                                           ingress_node=node, expect="deny"))
+        if exposure.get("allow_cluster_clients", True):
+            for port in exposure["ports"]:
+                flows.append(dict(name="%s: in-cluster client pod to %s:%s/%s" % (key, exposure["cluster_ips"][0], port["port"], port["protocol"]),
+                                  source="pod:any", destination=exposure["cluster_ips"][0], port=port["port"], protocol=port["protocol"],
+                                  ingress_node=node_names[0], expect="allow"))
+                flows.append(dict(name="%s: pod to pod on the target port of %s/%s" % (key, port["port"], port["protocol"]),
+                                  source="pod:any", destination="pod:" + key, port=port["port"], protocol=port["protocol"],
+                                  ingress_node=node_names[0], expect="allow"))
     for other, port in other_cluster_ips:
         for node in node_names:
             flows.append(dict(name="another cluster IP: unlisted client via %s to %s:%s/TCP" % (node, other, port),

@@ -39,11 +39,15 @@ options:
         description: A label for messages.
         type: str
       source:
-        description: Source IP address.
+        description:
+          - Source IP address, or V(pod:any) for an in-cluster client, a pod that is no backend of the destination
+            Service (it then enters at its own node).
         type: str
         required: true
       destination:
-        description: Destination IP address, a cluster IP, a node address or a pod IP.
+        description:
+          - Destination IP address, a cluster IP, a node address or a pod IP; or V(pod:<namespace>/<service>) for the
+            Service's first backend pod, O(flows[].port) then being a service port, mapped to its target port.
         type: str
         required: true
       port:

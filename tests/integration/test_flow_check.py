@@ -91,3 +91,17 @@ def test_every_example_of_calico_flow_check_runs(protected, env, tmp_path):
     run = run_playbook(env, playbook)
     assert run.rc == 0, run
     assert json.loads((tmp_path / "flows.json").read_text())["mismatches"] == 0
+
+
+def test_in_cluster_client_pods_reach_the_service_and_its_pods(protected, env):
+    protected.seed([cluster.namespace("ops"),
+                    {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "client", "namespace": "ops", "labels": {"app": "client"}},
+                     "spec": {"nodeName": "node-3", "containers": [{"name": "c"}]}, "status": {"podIP": "192.168.3.20"}}])
+    result = run_module(env, FLOW_MODULE, dict(flows=[
+        flow("client pod to the cluster IP", "pod:any", "10.96.0.40", 443, "node-1", "allow"),
+        flow("client pod to a backend pod", "pod:any", "pod:shop/frontend", 443, "node-1", "allow"),
+    ]))
+    assert not result.failed, result
+    to_service, to_pod = result["flows"]
+    assert "192.168.3.20" in to_service["verdicts"][0]["explanation"], "the ops/client pod is the source"
+    assert ":8443" in to_pod["verdicts"][0]["explanation"], "service port 443 maps to target port 8443 on the pod"

@@ -13,15 +13,19 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
 def leftovers():
-    processes = subprocess.run(["pgrep", "-f", "emulator serve|demo-node"], capture_output=True, text=True, check=False).stdout.split()
-    namespaces = [line for line in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=False).stdout.splitlines()
-                  if line.startswith("demo-")]
-    return processes, namespaces
+    """What the demo could leave behind: its namespaces, its bridge and veths (prefix `demo`), and their processes."""
+    namespaces = [line.split()[0] for line in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True,
+                                                             check=False).stdout.splitlines() if line.startswith("demo-")]
+    links = [line for line in subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True, check=False).stdout.splitlines()
+             if ": demobr0" in line or ": demov" in line]
+    processes = [pid for ns in namespaces for pid in subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True,
+                                                                    check=False).stdout.split()]
+    return namespaces, links, processes
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="the demo creates network namespaces: root only")
 def test_demo_exposes_services_twice_and_cleans_up():
-    before = leftovers()
+    assert leftovers() == ([], [], []), "a previous demo left things behind"
     proc = subprocess.run(["bash", str(REPO / "scripts" / "demo.sh")], capture_output=True, text=True, check=False,
                           timeout=900, cwd=str(REPO))
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-3000:]
@@ -30,4 +34,4 @@ def test_demo_exposes_services_twice_and_cleans_up():
     assert "created HostEndpoint/node-1-eth0" in first and "created GlobalNetworkPolicy/clusteredge-deny-service-ranges" in first
     assert "Objects created: 0, updated: 0, deleted: 0" in second
     assert "the second run changed nothing" in second
-    assert leftovers() == before, "the demo must stop the emulator and remove its namespaces"
+    assert leftovers() == ([], [], []), "the demo must remove its namespaces, links and processes"
