@@ -46,16 +46,18 @@ def unexposed_addresses(service_ranges, exposures):
     return found
 
 
-def intent_flows(exposures, nodes, other_cluster_ips=(), api_server_port=6443):
+def intent_flows(exposures, nodes, other_cluster_ips=(), api_server_port=6443, interfaces=None):
     """Flows with expectations: every listed source reaches its Service through every node on every exposed port;
     an unlisted client reaches none of them, nor another cluster IP; in-cluster client pods reach each Service and its
     pods directly; the nodes' SSH, kubelet, BGP and API server answer from outside.
 
     `exposures`: the `exposures` result of calico_clusterip_exposure. `nodes`: dicts with `name` and `internal_ips`
-    (calico_cluster_info's `nodes`), the nodes the traffic may enter through.
+    (calico_cluster_info's `nodes`), the nodes the traffic may enter through. `interfaces`: node name -> the interface
+    the traffic enters through (the one its HostEndpoint covers); eth0 when not given.
     """
     flows = []
     node_names = [n["name"] for n in nodes]
+    interfaces = interfaces or {}
     for exposure in exposures:
         key = "%s/%s" % (exposure["namespace"], exposure["name"])
         for cluster_ip in exposure["cluster_ips"]:
@@ -91,4 +93,6 @@ def intent_flows(exposures, nodes, other_cluster_ips=(), api_server_port=6443):
                 flows.append(dict(name="node %s %s (%s:%s/TCP)" % (node["name"], label, address, port),
                                   source=UNLISTED_CLIENT[_family(address)], destination=address, port=port, protocol="TCP",
                                   ingress_node=node["name"], expect="allow"))
+    for item in flows:
+        item["interface"] = interfaces.get(item["ingress_node"], "eth0")
     return flows

@@ -54,7 +54,7 @@ def test_500_hosts_cost_the_reads_of_5_and_one_write_per_hostendpoint(tmp_path):
     small_reads, small_writes = run_role(tmp_path / "small", 5)
     large_reads, large_writes = run_role(tmp_path / "large", 500)
     assert large_reads == small_reads, "reads do not depend on the number of hosts"
-    assert sum(small_reads.values()) < 40
+    assert sum(small_reads.values()) < 60, "a few dozen reads per run, one per kind per module call"
     heps = ("POST", "hostendpoints")
     assert small_writes[heps] == 5 and large_writes[heps] == 500, "one create per HostEndpoint"
     assert dict((k, v) for k, v in large_writes.items() if k != heps) == dict((k, v) for k, v in small_writes.items() if k != heps)
