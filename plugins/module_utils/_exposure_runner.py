@@ -17,7 +17,12 @@ from ansible_collections.clusteredge.calico.plugins.module_utils import _resourc
 from ansible_collections.clusteredge.calico.plugins.module_utils import _state
 from ansible_collections.clusteredge.calico.plugins.module_utils._client import ApiError, CalicoClient
 from ansible_collections.clusteredge.calico.plugins.module_utils._manifests import RenderedAdapter
-from ansible_collections.clusteredge.calico.plugins.module_utils._runner import apply_change, common_input_errors, summarise_errors
+from ansible_collections.clusteredge.calico.plugins.module_utils._runner import (
+    apply_change,
+    common_input_errors,
+    fail_unapplicable,
+    summarise_errors,
+)
 from ansible_collections.clusteredge.calico.plugins.module_utils._selector import SelectorError, parse as parse_selector
 from ansible_collections.clusteredge.calico.plugins.module_utils._validation import canonical_ip
 
@@ -47,7 +52,8 @@ class Reads(object):
     def __init__(self, client, params):
         client.require_calico_api([r.HOSTENDPOINTS, r.GLOBALNETWORKPOLICIES, r.NETWORKPOLICIES, r.GLOBALNETWORKSETS, r.IPPOOLS,
                                    r.BGPCONFIGURATIONS, r.FELIXCONFIGURATIONS])
-        self.namespaces = set(o["metadata"]["name"] for o in client.list(r.NAMESPACES))
+        self.namespace_objects = client.list(r.NAMESPACES)
+        self.namespaces = set(o["metadata"]["name"] for o in self.namespace_objects)
         self.services = dict((_state.object_key(o), o) for o in client.list(r.SERVICES))
         self.gnps = client.list(r.GLOBALNETWORKPOLICIES)
         self.network_sets = client.list(r.GLOBALNETWORKSETS)
@@ -154,6 +160,12 @@ def failsafe_ports(reads):
     return ports
 
 
+def _in_scope(live_objects, desired, owner):
+    """Live objects the plan must see: this owner's exposure objects, and any object a desired one would collide with."""
+    wanted = set(_state.object_key(o) for o in desired)
+    return [o for o in live_objects if _owned_component(o, owner) or _state.object_key(o) in wanted]
+
+
 def _where(items_by_key, key):
     return "config[%d] (Service %s)" % (items_by_key[key][0], key) if key in items_by_key else "Service %s" % key
 
@@ -209,8 +221,7 @@ def run_exposure_module(module):
         errors.append("pod_cidrs: no IPPool serves workloads; give pod_cidrs")
     errors.extend("pod_cidrs: %s" % p for p in x.overlap_problems(pod_ranges, service_ranges) if target)
     if errors:
-        _fail(module, "%d input%s cannot be applied, nothing was changed: %s"
-              % (len(errors), "" if len(errors) == 1 else "s", "; ".join(errors)), errors=errors)
+        fail_unapplicable(module, errors)
 
     node_addresses = sorted(set(ip for node in reads.nodes for ip in x.node_addresses(node)))
     ctx = x.context(params, owner, service_ranges, pod_ranges, node_addresses)
@@ -262,10 +273,9 @@ def run_exposure_module(module):
     gnps, nps = x.render(exposures, records, ctx, live_gnps=[o for o in reads.gnps if _owned_component(o, owner)])
     network_set = x.node_network_set(ctx) if exposures else None
     gnss = [network_set] if network_set else []
-    live_gnps = [o for o in reads.gnps if _owned_component(o, owner) or o["metadata"]["name"] in set(g["metadata"]["name"] for g in gnps)]
-    desired_np_keys = set(_state.object_key(n) for n in nps)
-    live_nps = [o for o in reads.nps if _owned_component(o, owner) or _state.object_key(o) in desired_np_keys]
-    live_gnss = [o for o in reads.network_sets if _owned_component(o, owner) or o["metadata"]["name"] in set(n["metadata"]["name"] for n in gnss)]
+    live_gnps = _in_scope(reads.gnps, gnps, owner)
+    live_nps = _in_scope(reads.nps, nps, owner)
+    live_gnss = _in_scope(reads.network_sets, gnss, owner)
     try:
         plans = [(GNP_ADAPTER, c) for c in _state.plan(GNP_ADAPTER, "overridden", gnps, live_gnps, owner, params["adopt"])]
         plans += [(NP_ADAPTER, c) for c in _state.plan(NP_ADAPTER, "overridden", nps, live_nps, owner, params["adopt"])]
@@ -283,8 +293,7 @@ def run_exposure_module(module):
     if errors:
         for message in warnings:
             module.warn(message)
-        _fail(module, "%d input%s cannot be applied, nothing was changed: %s"
-              % (len(errors), "" if len(errors) == 1 else "s", "; ".join(errors)), errors=errors)
+        fail_unapplicable(module, errors)
 
     plans.sort(key=lambda pair: _write_order(pair[0], pair[1], params["name_prefix"]))
     patches = _service_annotation_patches(exposures, current, reads, owner, params["remove_pins"])

@@ -54,7 +54,7 @@ def world_from_api(client, params):
     return _flow.World(
         hostendpoints=reads.hostendpoints, global_policies=reads.gnps, network_policies=reads.nps,
         global_network_sets=reads.network_sets, felix_configs=reads.felix_configs, services=list(reads.services.values()),
-        nodes=reads.nodes, pods=client.list(r.PODS), namespaces=client.list(r.NAMESPACES),
+        nodes=reads.nodes, pods=client.list(r.PODS), namespaces=reads.namespace_objects,
         pod_cidrs=discover_pod_ranges(params, reads), service_cidrs=service_ranges)
 
 

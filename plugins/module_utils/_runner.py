@@ -80,6 +80,12 @@ def _fail(module, msg, **extra):
     module.fail_json(msg=msg, **extra)
 
 
+def fail_unapplicable(module, errors, **extra):
+    """Inputs that are valid on their own but cannot be applied to the cluster as it is; nothing was written."""
+    module.fail_json(msg="%d input%s cannot be applied, nothing was changed: %s"
+                     % (len(errors), "" if len(errors) == 1 else "s", "; ".join(errors)), errors=errors, **extra)
+
+
 def summarise_errors(errors):
     head = "%d invalid input%s, nothing was changed: " % (len(errors), "" if len(errors) == 1 else "s")
     return head + "; ".join(errors)
@@ -147,8 +153,7 @@ def run_resource_module(module, adapter):
     try:
         changes = _state.plan(adapter, state, items, live_objects, owner, adopt=params["adopt"])
     except _state.PlanError as exc:
-        _fail(module, "%d input%s cannot be applied, nothing was changed: %s"
-              % (len(exc.errors), "" if len(exc.errors) == 1 else "s", "; ".join(exc.errors)), errors=exc.errors)
+        fail_unapplicable(module, exc.errors)
 
     scope = _state.scope_keys(items, live_objects, owner, adapter)
     after_by_key = dict(live_by_key)
