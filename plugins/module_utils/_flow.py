@@ -8,6 +8,8 @@ Private to this collection: no stability promise. Pure: no I/O, inputs are the p
 Kubernetes and Calico APIs return. Every verdict carries its path: one Stage per step of the packet
 walk in SPEC §5.4 (HostEndpoint choice, untracked, failsafes, pre-DNAT, kube-proxy DNAT, host or
 forward policy, the backend pod's own policy), naming the policy and rule that decided, or the default.
+Traffic a node's own processes send (`Flow.source_is_host`) takes the egress walk of SPEC §5.2/§5.3:
+untracked egress, outbound failsafes, normal egress policy and profiles, then the receiving end.
 """
 
 from __future__ import annotations
@@ -56,6 +58,9 @@ class Flow:
     ingress_interface: str = "eth0"
     source_is_pod: bool = False
     source_port: int = None
+    # Sent by a process on `ingress_node` (kubelet, SSH client, DNS resolver...): `ingress_interface` is then the
+    # interface the packet leaves by (SPEC §5.2 "local host process -> out via HEP").
+    source_is_host: bool = False
 
 
 @dataclass
@@ -222,6 +227,10 @@ class _Index:
     def inbound_failsafes(self, node):
         per_node = self.failsafes["per_node"].get(node)
         return (per_node["inbound"] if per_node else self.failsafes["inbound"])
+
+    def outbound_failsafes(self, node):
+        per_node = self.failsafes["per_node"].get(node)
+        return (per_node["outbound"] if per_node else self.failsafes["outbound"])
 
     def in_cluster(self, ip):
         return self.pod_at(ip) is not None or any(ip.version == n.version and ip in n for n in self.pod_cidrs)
@@ -468,16 +477,20 @@ def _hep_stage(node, interface, chosen, prednat, prefix=""):
     return Stage(prefix + "host endpoint", "pass-through", reason=text)
 
 
-def _failsafe_hit(index, node, packet):
+def _failsafe_hit(index, node, packet, outbound=False):
+    """Inbound failsafes match the destination port and the source net; outbound ones the destination port and
+    the destination net (SPEC §6)."""
     name = {6: "tcp", 17: "udp", 132: "sctp"}.get(packet.proto)
-    for entry in index.inbound_failsafes(node)[0]:
+    entries = index.outbound_failsafes(node)[0] if outbound else index.inbound_failsafes(node)[0]
+    peer = packet.dst if outbound else packet.src
+    for entry in entries:
         if entry["protocol"] != name or entry["port"] != packet.dport:
             continue
         if entry["net"]:
             net = _net(entry["net"])
-            if net.version != packet.src.version or packet.src not in net:
+            if net.version != peer.version or peer not in net:
                 continue
-        return "%s:%s%s" % (entry["protocol"], entry["port"], " from %s" % entry["net"] if entry["net"] else "")
+        return "%s:%s%s" % (entry["protocol"], entry["port"], " %s %s" % ("to" if outbound else "from", entry["net"]) if entry["net"] else "")
     return None
 
 
@@ -662,15 +675,113 @@ def _walk_backend(index, flow, base, packet, mark, chosen, backend, masquerade, 
     return _finish(stages, where, flow)
 
 
-def _host_terminated(index, flow, stages, packet, chosen, mark, failsafe):
+def _host_terminated(index, flow, stages, packet, chosen, mark, failsafe, reported=None, prefix=""):
+    name = prefix + "host ingress"
     if mark or failsafe:
         why = "failsafe %s" % failsafe if failsafe else "the accept mark of the %s Allow" % ("pre-DNAT" if mark == "prednat" else mark)
-        stages.append(Stage("host ingress", "allow", reason="INPUT accepts: %s" % why))
+        stages.append(Stage(name, "allow", reason="INPUT accepts: %s" % why))
     elif chosen is None:
-        stages.append(Stage("host ingress", "allow", reason="no HostEndpoint governs %s: Calico does not police it" % flow.ingress_interface))
+        stages.append(Stage(name, "allow", reason="no HostEndpoint governs %s: Calico does not police it" % flow.ingress_interface))
     else:
-        stages.append(_chain("host ingress", index, chosen, "Ingress", "normal", packet))
-    return _finish(stages, "none", flow)
+        stages.append(_chain(name, index, chosen, "Ingress", "normal", packet))
+    return _finish(stages, "none", reported or flow)
+
+
+# -- traffic sent by a node's own processes ------------------------------------------------------------
+
+def _egress_hep_chains(index, node, interface, packet, stages):
+    """Untracked egress, outbound failsafes, then normal egress policy and profiles (SPEC §5.1-§5.3, §6)."""
+    chosen = select_heps(index, node, interface)[0]
+    if chosen is None:
+        stages.append(Stage("host endpoint", "n/a", reason="no HostEndpoint governs %s on %s: Calico does not police it" % (interface, node)))
+        stages.append(Stage("host egress", "allow", reason="no HostEndpoint: the node's egress on %s is not policed" % interface))
+        return "allow"
+    stages.append(Stage("host endpoint", "pass-through", reason="%s governs %s on %s (egress)" % (chosen.label(), interface, node)))
+    failsafe = _failsafe_hit(index, node, packet, outbound=True)
+    if chosen.interface != "*":
+        stage = _chain("untracked egress", index, chosen, "Egress", "untracked", packet)
+        if failsafe and stage.result == "deny":
+            stage = Stage("untracked egress", "pass-through", reason="outbound failsafe %s is accepted in raw before untracked policy" % failsafe)
+        stages.append(stage)
+        if stage.result in ("allow", "deny"):
+            return stage.result
+    if failsafe:
+        stages.append(Stage("failsafe", "allow", reason="outbound failsafe %s: accepted before any egress policy (SPEC §6)" % failsafe))
+        return "allow"
+    stage = _chain("host egress", index, chosen, "Egress", "normal", packet)
+    if stage.result == "deny" and not applicable(index, chosen, "Egress", "normal"):
+        stage.reason += "; with ingress-only policy a HostEndpoint cuts the node's egress (SPEC §5.3)"
+    stages.append(stage)
+    return stage.result
+
+
+def _arrival_interface(index, node, address, fallback):
+    """The interface a node receives `address` on: the named HostEndpoint listing it, else the flow's interface."""
+    named = [h for h in index.heps if h.node == node and h.interface not in ("", "*") and address in h.ips]
+    return sorted(named, key=lambda h: h.name)[0].interface if named else fallback
+
+
+def _host_to_pod(index, flow, stages, packet, pod):
+    """Host to a pod: its own pods always (SPEC §1.3, §1.4); others through the tunnel, then the pod's node."""
+    node = flow.ingress_node
+    if pod.node == node:
+        stages.append(Stage("host egress", "allow", reason="host to its own local pod %s/%s: always allowed, no HostEndpoint egress "
+                            "policy (SPEC §1.3, §1.4)" % (pod.namespace, pod.name)))
+        stages.append(_chain("pod ingress", index, pod, "Ingress", "workload", packet))
+        return _finish(stages, "local", flow)
+    source, tunnel = _snat_address(index, node, packet.family)
+    seen = _Packet(source or packet.src, packet.dst, packet.dport, packet.sport, packet.proto)
+    if _egress_hep_chains(index, node, tunnel, seen, stages) == "deny":
+        return _deny(stages, "remote", flow)
+    remote = []
+    decision, mark, _failsafe, remote_hep = _ingress_hep_chains(index, pod.node, tunnel, seen, remote, "remote ")
+    stages.extend(remote)
+    if decision == "deny":
+        return _deny(stages, "remote", flow)
+    stages.append(_forward(index, remote_hep, seen, "remote forward (from HEP)", mark))
+    if stages[-1].result == "deny":
+        return _deny(stages, "remote", flow)
+    stages.append(_chain("pod ingress", index, pod, "Ingress", "workload", seen))
+    return _finish(stages, "remote", flow)
+
+
+def _host_originated(index, flow, packet):
+    """A node's process sends: kube-proxy DNAT (nat OUTPUT), the node's egress, then the receiving end (SPEC §5.2)."""
+    node = flow.ingress_node
+    loopback = packet.dst.is_loopback or packet.dst in index.node_ips.get(node, [])
+    service, service_port, _kind = (None, None, None) if loopback else _service_for(index, packet, node)
+    if service is not None:
+        label = "%s/%s" % (service["metadata"].get("namespace") or "default", service["metadata"]["name"])
+        backends = _backends(index, service, service_port, packet.family) if service_port else []
+        if not backends:
+            return [_deny([Stage("DNAT", "deny", reason="Service %s has no endpoints on that port: nothing answers" % label)], "none", flow)]
+        verdicts = []
+        for ip, port, pod_node in [b for b in backends if b[2] == node][:1] + [b for b in backends if b[2] != node][:1]:
+            pod = index.pod_at(ip) or _Endpoint("WorkloadEndpoint", str(ip), {}, namespace="?", ips=[ip], node=pod_node)
+            stages = [Stage("DNAT", "pass-through", reason="kube-proxy (nat OUTPUT) DNATs %s:%d to %s backend %s:%d on %s" % (
+                packet.dst, packet.dport, "local" if pod_node == node else "remote", ip, port, pod_node))]
+            verdicts.append(_host_to_pod(index, flow, stages, _Packet(packet.src, ip, port, packet.sport, packet.proto), pod))
+        return verdicts
+    target = None if loopback else index.pod_at(packet.dst)
+    if target is not None:
+        return [_host_to_pod(index, flow, [], packet, target)]
+    stages = []
+    interface = "lo" if loopback else flow.ingress_interface
+    if _egress_hep_chains(index, node, interface, packet, stages) == "deny":
+        return [_deny(stages, "none", flow)]
+    peer = node if loopback else index.node_of(packet.dst)
+    if peer is None:
+        stages.append(Stage("delivery", "n/a", reason="%s is outside the cluster: Calico's part ends when the packet leaves %s" % (packet.dst, node)))
+        return [_finish(stages, "none", flow)]
+    arrival = "lo" if loopback else _arrival_interface(index, peer, packet.dst, flow.ingress_interface)
+    prefix = "" if loopback else "remote "
+    remote = []
+    decision, mark, failsafe, chosen = _ingress_hep_chains(index, peer, arrival, packet, remote, prefix)
+    stages.extend(remote)
+    if decision == "deny":
+        return [_deny(stages, "none", flow)]
+    receiving = Flow(**dict(flow.__dict__, ingress_node=peer, ingress_interface=arrival))
+    return [_host_terminated(index, receiving, stages, packet, chosen, mark, failsafe, flow, prefix)]
 
 
 def evaluate_all(world, flow):
@@ -678,8 +789,10 @@ def evaluate_all(world, flow):
     index = _Index(world)
     packet = _Packet(_ip(flow.source_ip), _ip(flow.destination_ip), int(flow.port), flow.source_port, _proto(flow.protocol))
     source_pod = index.pod_at(packet.src)
-    node = flow.ingress_node or (source_pod.node if source_pod else None)
+    node = flow.ingress_node or (source_pod.node if source_pod else index.node_of(packet.src) if flow.source_is_host else None)
     flow = Flow(**dict(flow.__dict__, ingress_node=node))
+    if flow.source_is_host:
+        return _host_originated(index, flow, packet)
     interface = POD_INTERFACE if (flow.source_is_pod or source_pod) and source_pod and source_pod.node == node else flow.ingress_interface
     stages = []
     decision, mark, failsafe, chosen = _ingress_hep_chains(index, node, interface, packet, stages)
@@ -745,8 +858,8 @@ def explain(verdict):
     """A readable multi-line path of one verdict."""
     flow = verdict.flow or Flow("?", "?", "?", "?", "?", "?")
     outcome = "ALLOWED" if verdict.allowed else "DENIED"
-    head = "%s: %s %s -> %s:%s via %s/%s" % (outcome, flow.protocol, flow.source_ip, flow.destination_ip, flow.port,
-                                             flow.ingress_node, flow.ingress_interface)
+    head = "%s: %s %s -> %s:%s %s %s/%s" % (outcome, flow.protocol, flow.source_ip, flow.destination_ip, flow.port,
+                                            "from" if flow.source_is_host else "via", flow.ingress_node, flow.ingress_interface)
     lines = [head + ("" if verdict.backend == "none" else " (%s backend)" % verdict.backend)]
     for stage in verdict.stages:
         lines.append("  %s: %s%s" % (stage.name, stage.result, " - " + stage.reason if stage.reason else ""))

@@ -9,9 +9,12 @@ Private to this collection: no stability promise.
 
 from __future__ import annotations
 
+import ipaddress
+
 from ansible_collections.clusteredge.calico.plugins.module_utils import _flow
 from ansible_collections.clusteredge.calico.plugins.module_utils import _resources as r
 from ansible_collections.clusteredge.calico.plugins.module_utils._client import ApiError, CalicoClient
+from ansible_collections.clusteredge.calico.plugins.module_utils._exposure import node_addresses
 from ansible_collections.clusteredge.calico.plugins.module_utils._exposure_runner import (
     Reads,
     discover_pod_ranges,
@@ -83,9 +86,25 @@ def _container_port(pod, name):
     return None
 
 
+def _node_address(world, node, destination):
+    """The address a node's process sends from: loopback to loopback, else its first address of the destination's family."""
+    obj = next((n for n in world.nodes if n["metadata"]["name"] == node), None)
+    if obj is None:
+        raise ValueError("source node: there is no Node %r" % node)
+    target = ipaddress.ip_address(destination)
+    if target.is_loopback:
+        return str(target)
+    family = target.version
+    found = [a for a in node_addresses(obj) if ipaddress.ip_address(a).version == family]
+    if not found:
+        raise ValueError("source node: Node %r has no IPv%d address" % (node, family))
+    return found[0]
+
+
 def resolve_endpoints(world, spec):
     """`pod:any` as source: a pod that is no backend of the destination Service. `pod:<namespace>/<service>` as
-    destination: that Service's first backend pod, on the target port of the given service port.
+    destination: that Service's first backend pod, on the target port of the given service port. `node` as source:
+    the ingress node's own address of the destination's family.
     Returns (source, destination, port, ingress_node, source_is_pod) or raises ValueError."""
     source, destination, port, node = spec["source"], spec["destination"], spec["port"], spec["ingress_node"]
     source_is_pod = False
@@ -103,7 +122,9 @@ def resolve_endpoints(world, spec):
         destination = backends[0]["status"]["podIP"]
     else:
         target_service = next((s for s in world.services if destination in ((s.get("spec") or {}).get("clusterIPs") or [])), None)
-    if source == "pod:any":
+    if source == "node":
+        source = _node_address(world, node, destination)
+    elif source == "pod:any":
         clients = [p for p in _pods(world) if not _selected(p, target_service)]
         if not clients:
             raise ValueError("no pod to act as an in-cluster client")
@@ -111,10 +132,31 @@ def resolve_endpoints(world, spec):
     return source, destination, port, node, source_is_pod
 
 
+def check_spec(world, spec):
+    """Inputs the evaluator would otherwise read silently (an unknown protocol matches no rule) or misreport."""
+    if _flow._proto(spec.get("protocol") or "TCP") is None:
+        raise ValueError("protocol %r is not TCP, UDP or SCTP" % spec.get("protocol"))
+    if not 1 <= spec["port"] <= 65535:
+        raise ValueError("port %s is not a port number (1 to 65535)" % spec["port"])
+    if spec["source"].startswith("pod:") and spec["source"] != "pod:any":
+        raise ValueError("source %r: the only pod source is pod:any (or give the pod's IP address)" % spec["source"])
+    if spec["destination"].startswith("pod:"):
+        key = spec["destination"][4:]
+        if "/" not in key:
+            raise ValueError("destination %r: write pod:<namespace>/<service>" % spec["destination"])
+        if _service(world, key) is None:
+            raise ValueError("destination %r: there is no Service %s" % (spec["destination"], key))
+    names = sorted(n["metadata"]["name"] for n in world.nodes or [])
+    if names and spec["ingress_node"] not in names:
+        raise ValueError("ingress_node %r is not a Node (nodes: %s)" % (spec["ingress_node"], ", ".join(names)))
+
+
 def check_flow(world, spec):
+    check_spec(world, spec)
     source, destination, port, node, source_is_pod = resolve_endpoints(world, spec)
     flow = _flow.Flow(source_ip=source, destination_ip=destination, port=port, protocol=spec.get("protocol") or "TCP",
-                      ingress_node=node, ingress_interface=spec.get("interface") or "eth0", source_is_pod=source_is_pod)
+                      ingress_node=node, ingress_interface=spec.get("interface") or "eth0", source_is_pod=source_is_pod,
+                      source_is_host=spec["source"] == "node")
     verdicts = _flow.evaluate_all(world, flow)
     # A client must get the same answer whichever backend kube-proxy picks: every case has to meet the expectation.
     allowed_all = all(v.allowed for v in verdicts)
@@ -144,6 +186,10 @@ def run_flow_check():
     params = module.params
     requests = {}
     if params.get("objects") is not None:
+        nameless = [i for i, obj in enumerate(params["objects"])
+                    if not obj.get("kind") or not isinstance(obj.get("metadata"), dict) or not obj["metadata"].get("name")]
+        if nameless:
+            module.fail_json(msg="objects[%s]: every object needs a kind and a metadata.name" % "], objects[".join(str(i) for i in nameless))
         world = world_from_objects(params["objects"], params.get("pod_cidrs"), params.get("service_cidrs"))
     else:
         client = CalicoClient.from_module(module)

@@ -15,6 +15,8 @@ import ipaddress
 UNLISTED_CLIENT = {4: "198.51.100.7", 6: "2001:db8:ffff::7"}
 # The node's own services an operator and the cluster need: SSH, kubelet, BGP.
 NODE_PORTS = ((22, "ssh"), (10250, "kubelet"), (179, "BGP"))
+# An outside address a node must reach on a port no failsafe covers (an image registry, a package mirror).
+OUTSIDE = {4: "203.0.113.50", 6: "2001:db8:ffff::50"}
 
 
 def first_client(cidr):
@@ -49,7 +51,8 @@ def unexposed_addresses(service_ranges, exposures):
 def intent_flows(exposures, nodes, other_cluster_ips=(), api_server_port=6443, interfaces=None):
     """Flows with expectations: every listed source reaches its Service through every node on every exposed port;
     an unlisted client reaches none of them, nor another cluster IP; in-cluster client pods reach each Service and its
-    pods directly; the nodes' SSH, kubelet, BGP and API server answer from outside.
+    pods directly; the nodes' SSH, kubelet, BGP and API server answer from outside; each node still sends: to an
+    outside address on a port no failsafe covers, and to the next node's kubelet.
 
     `exposures`: the `exposures` result of calico_clusterip_exposure. `nodes`: dicts with `name` and `internal_ips`
     (calico_cluster_info's `nodes`), the nodes the traffic may enter through. `interfaces`: node name -> the interface
@@ -93,6 +96,17 @@ def intent_flows(exposures, nodes, other_cluster_ips=(), api_server_port=6443, i
                 flows.append(dict(name="node %s %s (%s:%s/TCP)" % (node["name"], label, address, port),
                                   source=UNLISTED_CLIENT[_family(address)], destination=address, port=port, protocol="TCP",
                                   ingress_node=node["name"], expect="allow"))
+    for position, node in enumerate(nodes):
+        peer = nodes[(position + 1) % len(nodes)]
+        for address in node.get("internal_ips") or []:
+            family = _family(address)
+            flows.append(dict(name="node %s egress to %s:443/TCP" % (node["name"], OUTSIDE[family]), source="node",
+                              destination=OUTSIDE[family], port=443, protocol="TCP", ingress_node=node["name"], expect="allow"))
+            peer_addresses = [a for a in peer.get("internal_ips") or [] if _family(a) == family]
+            if peer is not node and peer_addresses:
+                flows.append(dict(name="node %s to the kubelet of %s (%s:10250/TCP)" % (node["name"], peer["name"], peer_addresses[0]),
+                                  source="node", destination=peer_addresses[0], port=10250, protocol="TCP", ingress_node=node["name"],
+                                  expect="allow"))
     for item in flows:
         item["interface"] = interfaces.get(item["ingress_node"], "eth0")
     return flows

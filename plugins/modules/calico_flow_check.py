@@ -19,6 +19,9 @@ description:
     and Log. It also covers the end-of-policy drop against the pre-DNAT fall-through, profiles, named against V(*)
     HostEndpoints, kube-proxy's DNAT to a local or a remote backend with its SNAT, and the backend pod's own ingress
     policy.
+  - Traffic a node's own processes send (O(flows[].source=node)) takes the egress path, untracked egress, outbound
+    failsafes, then normal egress policy and profiles, and then the receiving end (the node itself over V(lo), another
+    node, a pod, or a Service's backends after kube-proxy's DNAT).
   - Every verdict comes with its path, stage by stage, and the policy and rule (or the default) that decided.
   - A flow through a Service is checked for every backend case (a backend on the ingress node, one elsewhere). An
     expectation holds only when every case meets it, because kube-proxy may pick either.
@@ -42,6 +45,8 @@ options:
         description:
           - Source IP address, or V(pod:any) for an in-cluster client, a pod that is no backend of the destination
             Service (it then enters at its own node).
+          - V(node) for a process on O(flows[].ingress_node) itself (kubelet, a package download, DNS), sending from
+            its address of the destination's family; O(flows[].interface) is then the interface it leaves by.
         type: str
         required: true
       destination:
@@ -59,11 +64,11 @@ options:
         type: str
         default: TCP
       ingress_node:
-        description: The Kubernetes node the packet enters through.
+        description: The Kubernetes node the packet enters through, or sends it when O(flows[].source=node).
         type: str
         required: true
       interface:
-        description: The node interface it arrives on.
+        description: The node interface it arrives on (leaves by, for O(flows[].source=node)).
         type: str
         default: eth0
       expect:
@@ -89,8 +94,8 @@ options:
     type: bool
     default: true
 notes:
-  - Not modelled - traffic a node sends itself (host egress policy, outbound failsafes), the outer IPIP or VXLAN packet
-    between nodes, the eBPF dataplane, and kube-proxy in IPVS or nftables mode.
+  - Not modelled - the outer IPIP or VXLAN packet between nodes, return traffic of untracked flows, the eBPF
+    dataplane, and kube-proxy in IPVS or nftables mode.
 requirements:
   - kubernetes >= 24.2.0 (Python library), unless O(objects) is given
   - the kubernetes.core collection
@@ -103,6 +108,7 @@ EXAMPLES = r"""
       - {name: listed client, source: 50.60.0.10, destination: 10.96.0.40, port: 443, ingress_node: node-1, expect: allow}
       - {name: unlisted client, source: 203.0.113.9, destination: 10.96.0.40, port: 443, ingress_node: node-1, expect: deny}
       - {name: ssh to node-1, source: 203.0.113.9, destination: 10.200.0.11, port: 22, ingress_node: node-1, expect: allow}
+      - {name: node-1 downloads images, source: node, destination: 203.0.113.50, port: 443, ingress_node: node-1, expect: allow}
   register: flows
 
 - name: Show why

@@ -665,3 +665,114 @@ def test_collection_keeps_ssh_by_failsafe_and_kubelet_by_host_policy(collection_
     assert ssh.allowed and stage(ssh, "failsafe").result == "pass-through"
     kubelet = f.evaluate(collection_world, host(10250))
     assert kubelet.allowed and stage(kubelet, "host ingress").policy == "GlobalNetworkPolicy clusteredge-allow-traffic-hostendpoints"
+
+
+# -- traffic a node's own processes send (SPEC §5.2 "local host process -> out via HEP", §5.3, §6) ----------
+
+REGISTRY = "203.0.113.50"
+INGRESS_ONLY = gnp("host-in", selector=NODES, order=10, types=["Ingress"], ingress=[{"action": "Allow"}])
+
+
+def from_node(dst, port, protocol="TCP", node_name="n1", interface="eth0"):
+    return f.Flow("10.0.0.1" if node_name == "n1" else "10.0.0.2", dst, port, protocol, ingress_node=node_name,
+                  ingress_interface=interface, source_is_host=True)
+
+
+def test_ingress_only_policy_cuts_the_node_egress():
+    """SPEC §5.3 "Direction matters", §10 (kubernetes-node-ports.mdx adds allow-outbound-external): no egress policy and
+    no profile on the HEP, so a node process cannot reach an outside address."""
+    v = f.evaluate(world(global_policies=[INGRESS_ONLY]), from_node(REGISTRY, 443))
+    assert not v.allowed, f.explain(v)
+    assert stage(v, "host egress").result == "deny" and "ingress-only policy" in stage(v, "host egress").reason
+
+
+@pytest.mark.parametrize("port, protocol", [(53, "UDP"), (6443, "TCP"), (179, "TCP")])
+def test_outbound_failsafes_survive_a_cut_egress(port, protocol):
+    """SPEC §6 (config_params.go L359-360): udp:53, tcp:6443 and tcp:179 are default outbound failsafes, accepted before any policy."""
+    v = f.evaluate(world(global_policies=[INGRESS_ONLY]), from_node(REGISTRY, port, protocol))
+    assert v.allowed and stage(v, "failsafe").result == "allow", f.explain(v)
+
+
+def test_outbound_failsafe_net_matches_the_destination():
+    """SPEC §6: a failsafe entry's net restricts the peer; outbound entries name the destination network."""
+    felix = [{"metadata": {"name": "default"}, "spec": {"failsafeOutboundHostPorts": [{"protocol": "tcp", "port": 443, "net": "10.0.0.0/8"}]}}]
+    w = world(global_policies=[INGRESS_ONLY], felix_configs=felix)
+    assert f.evaluate(w, from_node("10.9.9.9", 443)).allowed
+    assert not f.evaluate(w, from_node(REGISTRY, 443)).allowed
+    assert not f.evaluate(w, from_node(REGISTRY, 53, "UDP")).allowed, "the list replaces the defaults"
+
+
+def test_egress_policy_decides_first_match_and_end_of_policy_drop():
+    """SPEC §5.1: an egress policy applies to host-originated traffic; first match wins, else the end-of-policy drop."""
+    egress = gnp("host-out", selector=NODES, order=20, types=["Egress"],
+                 egress=[{"action": "Deny", "protocol": "TCP", "destination": {"ports": [25]}},
+                         {"action": "Allow", "protocol": "TCP", "destination": {"nets": ["203.0.113.0/24"]}}])
+    w = world(global_policies=[INGRESS_ONLY, egress])
+    assert f.evaluate(w, from_node(REGISTRY, 443)).allowed
+    smtp = f.evaluate(w, from_node(REGISTRY, 25))
+    assert not smtp.allowed and stage(smtp, "host egress").rule_index == 0
+    other = f.evaluate(w, from_node("198.51.100.1", 443))
+    assert not other.allowed and "end-of-policy drop" in stage(other, "host egress").reason
+
+
+def test_apply_on_forward_is_not_needed_for_host_egress():
+    """SPEC §5.2 table: normal policy without applyOnForward applies to "local host process -> out via HEP"."""
+    egress = gnp("host-out", selector=NODES, order=20, types=["Egress"], egress=[{"action": "Allow"}])
+    v = f.evaluate(world(global_policies=[INGRESS_ONLY, egress]), from_node(REGISTRY, 443))
+    assert v.allowed and stage(v, "host egress").policy == "GlobalNetworkPolicy host-out"
+
+
+def test_untracked_egress_on_named_hep_only():
+    """SPEC §5.2 (untracked egress rules apply to host-originated traffic), §1.3 (not supported on '*' HEPs)."""
+    deny = gnp("raw-out", selector=NODES, order=1, types=["Egress"], doNotTrack=True, applyOnForward=True,
+               egress=[{"action": "Deny", "protocol": "TCP", "destination": {"ports": [443]}}])
+    allow = gnp("host-out", selector=NODES, order=20, types=["Egress"], egress=[{"action": "Allow"}])
+    named = f.evaluate(world(global_policies=[deny, allow]), from_node(REGISTRY, 443))
+    assert not named.allowed and stage(named, "untracked egress").policy == "GlobalNetworkPolicy raw-out"
+    star = world(global_policies=[deny, allow], hostendpoints=[hep("n1-star", "n1", "*", ["10.0.0.1"])])
+    assert f.evaluate(star, from_node(REGISTRY, 443)).allowed
+
+
+def test_host_reaches_its_own_pods_whatever_the_hep_egress():
+    """SPEC §1.3 (static.go L704-760, dispatch.go L190-201) and §1.4: host to local pod never meets HEP egress policy."""
+    v = f.evaluate(world(global_policies=[INGRESS_ONLY]), from_node("192.168.1.10", 8080))
+    assert v.allowed and v.backend == "local", f.explain(v)
+    assert not any(s.name == "host egress" and s.result == "deny" for s in v.stages)
+
+
+def test_host_to_a_remote_pod_leaves_by_the_tunnel():
+    """SPEC §5.4 step 6 (the tunnel address is the source towards other nodes' pods), §5.3 (egress needs a policy)."""
+    named = f.evaluate(world(global_policies=[INGRESS_ONLY]), from_node("192.168.2.10", 8080))
+    assert named.backend == "remote" and named.allowed, "named eth0 HEPs leave tunl0 unpoliced"
+    stars = [hep("n1-star", "n1", "*", ["10.0.0.1", "192.168.1.1"]), hep("n2-star", "n2", "*", ["10.0.0.2", "192.168.2.1"])]
+    star = world(global_policies=[INGRESS_ONLY], hostendpoints=stars)
+    v = f.evaluate(star, from_node("192.168.2.10", 8080))
+    assert not v.allowed and "tunl0" in stage(v, "host endpoint").reason
+
+
+def test_wildcard_hep_governs_loopback_named_does_not():
+    """SPEC §1.3 ('*' covers lo), §5.3 (issues #4478, #5572: loopback broke): with no policy, lo is cut except failsafes."""
+    star = world(hostendpoints=[hep("n1-star", "n1", "*", ["10.0.0.1"])])
+    healthz = f.evaluate(star, from_node("127.0.0.1", 10248))
+    assert not healthz.allowed and stage(healthz, "host endpoint").reason.startswith("HostEndpoint n1-star governs lo")
+    assert f.evaluate(world(), from_node("127.0.0.1", 10248)).allowed, "a named eth0 HEP leaves lo alone"
+
+
+def test_node_to_node_meets_egress_then_the_peer_ingress():
+    """SPEC §5.2: egress on the sending HEP, then the receiving node's HEP chains (failsafes, pre-DNAT, normal ingress)."""
+    egress = gnp("host-out", selector=NODES, order=20, types=["Egress"], egress=[{"action": "Allow"}])
+    v = f.evaluate(world(global_policies=[egress]), from_node("10.0.0.2", 10250))
+    assert not v.allowed and stage(v, "remote host ingress").result == "deny", "n2 has no ingress policy, no profile"
+    both = f.evaluate(world(global_policies=[egress, INGRESS_ONLY]), from_node("10.0.0.2", 10250))
+    assert both.allowed and stage(both, "remote host ingress").policy == "GlobalNetworkPolicy host-in"
+
+
+def test_guide_recipe_cuts_node_egress_the_collection_keeps_it(collection_world):
+    """SPEC §10 (the guide's host policy is ingress-only), §5.3: the guide's HEPs cut the node's egress; the
+    collection's host-traffic policy allows it, and the outbound failsafes hold in both."""
+    guide = f.evaluate(guide_world(yaml.safe_load(GUIDE)), from_node(REGISTRY, 443))
+    assert not guide.allowed and stage(guide, "host egress").result == "deny"
+    ours = f.evaluate(collection_world, from_node(REGISTRY, 443))
+    assert ours.allowed and stage(ours, "host egress").policy == "GlobalNetworkPolicy clusteredge-allow-traffic-hostendpoints"
+    for w in (guide_world(yaml.safe_load(GUIDE)), collection_world):
+        assert f.evaluate(w, from_node("10.0.0.2", 6443)).allowed
