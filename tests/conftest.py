@@ -4,6 +4,8 @@
 * registers the markers used across the suite (``--strict-markers`` is on);
 * gives Ansible sane defaults when pytest is not started through scripts/test.sh;
 * gives the whole session a private TMPDIR (the kubernetes client writes discovery caches there);
+* has every emulator of the session log the API requests it serves (EMULATOR_REQUEST_LOG, see emulator/rbac.py)
+  and runs the tests marked ``last`` (which check that log) after all others;
 * loads the emulator fixtures plugin once tests/emulator/pytest_fixtures.py exists.
 """
 
@@ -34,12 +36,36 @@ MARKERS = {
     'quality': 'quality gates: ansible-test sanity, ansible-lint, changelog lint, galaxy build (deselect: -m "not quality")',
     'integration': 'runs Ansible end to end against the emulator and/or namespace nodes',
     'slow': 'takes more than a few seconds',
+    'last': 'runs after every other test of the session (it checks what the others recorded)',
 }
 
 
 def pytest_configure(config: pytest.Config) -> None:
     for name, description in MARKERS.items():
         config.addinivalue_line('markers', f'{name}: {description}')
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: item.get_closest_marker('last') is not None)  # stable: the order is otherwise kept
+
+
+@pytest.fixture(scope='session', autouse=True)
+def emulator_request_log(tmp_path_factory: pytest.TempPathFactory):
+    """The JSON-lines file every emulator of this session (in-process or subprocess) appends its API requests to.
+
+    Autouse and session-scoped, so it is in the environment before any other fixture starts an emulator. A value
+    set outside pytest is kept, to collect several runs into one file.
+    """
+    from emulator.rbac import REQUEST_LOG_ENV
+
+    saved = os.environ.get(REQUEST_LOG_ENV)
+    path = saved or str(tmp_path_factory.getbasetemp() / 'api-requests.jsonl')
+    os.environ[REQUEST_LOG_ENV] = path
+    try:
+        yield Path(path)
+    finally:
+        if saved is None:
+            os.environ.pop(REQUEST_LOG_ENV, None)
 
 
 @pytest.fixture(scope='session', autouse=True)

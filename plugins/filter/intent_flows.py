@@ -7,13 +7,14 @@ from __future__ import annotations
 from ansible_collections.clusteredge.calico.plugins.module_utils._intent import intent_flows, unexposed_addresses
 
 
-def intent_flows_filter(exposures, nodes, other_cluster_ips=None, api_server_port=6443, service_ranges=None, hostendpoints=None):
+def intent_flows_filter(exposures, nodes, other_cluster_ips=None, api_server_port=6443, service_ranges=None, hostendpoints=None,
+                        nodes_per_service=0):
     others = [(item[0], int(item[1])) for item in other_cluster_ips or []]
     others += unexposed_addresses(service_ranges or [], exposures)
     interfaces = {}
     for hep in hostendpoints or []:
         interfaces.setdefault(hep["node"], hep["interface_name"])
-    return intent_flows(exposures, nodes, others, int(api_server_port), interfaces)
+    return intent_flows(exposures, nodes, others, int(api_server_port), interfaces, int(nodes_per_service or 0))
 
 
 class FilterModule(object):

@@ -13,6 +13,7 @@ dry run for check mode, and plain-dict requests (no per-object model deserialisa
 from __future__ import annotations
 
 import json
+import os
 import random
 import time
 
@@ -26,9 +27,10 @@ except ImportError:
 try:
     from kubernetes.client.exceptions import ApiException
     from urllib3.exceptions import HTTPError as Urllib3Error
+    from urllib3.exceptions import SSLError
 except ImportError:
     # Reported at run time by the module (missing_required_lib); rendered needs neither.
-    ApiException = Urllib3Error = None
+    ApiException = Urllib3Error = SSLError = None
 
 from ansible_collections.clusteredge.calico.plugins.module_utils._resources import CALICO_API_VERSION
 
@@ -38,6 +40,10 @@ BACKOFF_START = 0.5
 BACKOFF_MAX = 8.0
 RETRY_AFTER_MAX = 30.0
 DRY_RUN = "All"
+# Prefixed to the kubernetes client's User-Agent, so audit logs (and the test suite) tell this collection's requests apart.
+USER_AGENT = "clusteredge.calico"
+FORBIDDEN_HINT = ("; the service account needs the permissions of the clusteredge-calico ClusterRole "
+                  "(docs/rbac.md in the clusteredge.calico collection)")
 
 
 class ApiError(Exception):
@@ -75,6 +81,39 @@ def _retry_after(exc):
         return None
 
 
+def _is_tls_failure(exc):
+    """urllib3 wraps a failed certificate check in MaxRetryError; it is not transient, retrying cannot fix it."""
+    return SSLError is not None and (isinstance(exc, SSLError) or isinstance(getattr(exc, "reason", None), SSLError))
+
+
+def _tls_problem(exc):
+    return ("the API server's TLS certificate could not be verified (%s). Give the cluster's CA certificate (ca_cert, "
+            "K8S_AUTH_SSL_CA_CERT or the kubeconfig's certificate-authority); validate_certs: false turns verification "
+            "off, for test clusters only" % (getattr(exc, "reason", None) or exc))
+
+
+def _setup_wait(exc, delay):
+    """Seconds to wait before building the client again; None when the failure is not transient."""
+    if ApiException is not None and isinstance(exc, ApiException) and getattr(exc, "status", None) in TRANSIENT_STATUSES:
+        wait = _retry_after(exc) if exc.status == 429 else None
+        return wait if wait is not None else delay
+    if Urllib3Error is not None and isinstance(exc, Urllib3Error) and not _is_tls_failure(exc):
+        return delay
+    return None
+
+
+def _setup_problem(exc, attempts):
+    """The API server's own words: the dynamic client's errors also carry response headers and a Python traceback."""
+    if ApiException is not None and isinstance(exc, ApiException) and getattr(exc, "status", None):
+        message, _reason = _status_message(exc)
+        return "API discovery answered %s %s (attempt %d)" % (exc.status, message, attempts)
+    if _is_tls_failure(exc):
+        return _tls_problem(exc)
+    if Urllib3Error is not None and isinstance(exc, Urllib3Error):
+        return "no answer from the API server during API discovery (attempt %d): %s" % (attempts, exc)
+    return exc
+
+
 class CalicoClient(object):
     """Plain-dict REST calls with retries; counts what it sends so results can report it."""
 
@@ -93,10 +132,25 @@ class CalicoClient(object):
             module.fail_json(msg="This module needs the kubernetes.core collection (>=5.0.0): "
                                  "ansible-galaxy collection install kubernetes.core")
         module.requires("kubernetes", "24.2.0")
-        try:
-            k8s = get_api_client(module=module)
-        except Exception as exc:  # kubeconfig, certificate and in-cluster problems all land here
-            module.fail_json(msg="Could not configure the Kubernetes API client: %s" % exc)
+        kubeconfig = module.params.get("kubeconfig") or os.environ.get("K8S_AUTH_KUBECONFIG")
+        if isinstance(kubeconfig, str) and kubeconfig and not os.path.exists(os.path.expanduser(kubeconfig)):
+            # The kubernetes client would only say "Invalid kube-config file. No configuration found."
+            module.fail_json(msg="Could not configure the Kubernetes API client: the kubeconfig file given (kubeconfig, or K8S_AUTH_KUBECONFIG) does not exist")
+        delay = BACKOFF_START
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                k8s = get_api_client(module=module)
+                break
+            except Exception as exc:  # kubeconfig, certificate, in-cluster and discovery problems all land here
+                # Building the client runs API discovery: a transient failure there is retried like any request.
+                wait = _setup_wait(exc, delay)
+                if wait is None or attempt == MAX_ATTEMPTS:
+                    module.fail_json(msg="Could not configure the Kubernetes API client: %s" % _setup_problem(exc, attempt))
+                time.sleep(wait * (0.8 + 0.4 * random.random()))
+                delay = min(delay * 2, BACKOFF_MAX)
+        api_client = getattr(k8s.client, "client", None)
+        if api_client is not None and not str(api_client.user_agent).startswith(USER_AGENT):
+            api_client.user_agent = "%s (%s) %s" % (USER_AGENT, str(module._name).rsplit(".", 1)[-1], api_client.user_agent)
         return cls(k8s.client, dry_run=module.check_mode, warn=module.warn)
 
     # -- transport ---------------------------------------------------------------------------
@@ -117,8 +171,11 @@ class CalicoClient(object):
                     delay = min(delay * 2, BACKOFF_MAX)
                     continue
                 error = Conflict if exc.status == 409 else ApiError
-                raise error("%s %s: %s %s" % (verb, path, exc.status, message), status=exc.status or 0, reason=reason)
+                hint = FORBIDDEN_HINT if exc.status == 403 else ""
+                raise error("%s %s: %s %s%s" % (verb, path, exc.status, message, hint), status=exc.status or 0, reason=reason)
             except Urllib3Error as exc:
+                if _is_tls_failure(exc):
+                    raise ApiError("%s %s: %s" % (verb, path, _tls_problem(exc)))
                 if attempt < MAX_ATTEMPTS:
                     self._pause(delay)
                     delay = min(delay * 2, BACKOFF_MAX)

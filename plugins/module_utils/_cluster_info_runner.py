@@ -30,6 +30,10 @@ def _api_server_port(client, given):
 
 def run_cluster_info():
     module = build_plain_module(dict(api_server_port=dict(type="int")))
+    given_port = module.params.get("api_server_port")
+    if given_port is not None and not 1 <= given_port <= 65535:
+        module.fail_json(msg="api_server_port: %s is not a port number (1 to 65535); leave it out to read it from the "
+                             "default/kubernetes Service" % given_port)
     client = CalicoClient.from_module(module)
     try:
         try:

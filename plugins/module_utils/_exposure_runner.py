@@ -115,7 +115,10 @@ def _service_annotation_patches(exposures, current, reads, owner, remove_pins=Tr
     """Pin annotations: set on exposed Services, removed from Services this owner no longer exposes."""
     patches = []
     exposed = dict((e["key"], e) for e in exposures)
-    for key in sorted(set(exposed) | set(current)):
+    # Services pinned by this owner count too: a run that stopped after deleting a Service's policy but before
+    # removing its pin leaves no record of it, and the re-run must still remove the pin.
+    pinned = set(k for k, s in reads.services.items() if ((s.get("metadata") or {}).get("annotations") or {}).get(x.PINNED_BY_ANNOTATION) == owner)
+    for key in sorted(set(exposed) | set(current) | pinned):
         service = reads.services.get(key)
         if service is None:
             continue

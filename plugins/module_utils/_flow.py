@@ -46,6 +46,8 @@ class World:
     namespaces: list = field(default_factory=list)
     pod_cidrs: list = field(default_factory=list)
     service_cidrs: list = field(default_factory=list)
+    # Built on the first evaluation and reused by every later one: treat a World as read-only once evaluated.
+    index: object = field(default=None, repr=False, compare=False)
 
 
 @dataclass
@@ -153,12 +155,23 @@ class _Policy:
         return "%s %s" % (self.kind, "%s/%s" % (self.namespace, self.name) if self.kind == "NetworkPolicy" else self.name)
 
 
+@functools.lru_cache(maxsize=65536)
+def _parse_ip(text):
+    return ipaddress.ip_address(text.split("/", maxsplit=1)[0])
+
+
+@functools.lru_cache(maxsize=65536)
+def _parse_net(text):
+    return ipaddress.ip_network(text, strict=False)
+
+
 def _ip(text):
-    return ipaddress.ip_address(str(text).split("/", maxsplit=1)[0])
+    return _parse_ip(str(text))
 
 
 def _net(text):
-    return ipaddress.ip_network(str(text), strict=False)
+    # Rules name the same networks for every flow: parse each text once.
+    return _parse_net(str(text))
 
 
 def _proto(value):
@@ -192,6 +205,9 @@ class _Index:
         self.node_ips = dict((name, [_ip(a) for a in node_addresses(n)]) for name, n in self.nodes.items())
         self.failsafes = effective_failsafes(world.felix_configs or [], list(self.nodes))
         self.pod_cidrs = [_net(c) for c in world.pod_cidrs or []]
+        self.applicable = {}  # (endpoint id, direction, flavour) -> sorted policies; the selector work is done once
+        self._pod_by_ip = self._node_by_ip = None
+        self._owners = {}
 
     @staticmethod
     def _hep(obj):
@@ -216,13 +232,23 @@ class _Index:
                          service_account=account)
 
     def owners(self, ip):
-        return [e for e in self.endpoints if e.owns(ip)]
+        if ip not in self._owners:
+            self._owners[ip] = [e for e in self.endpoints if e.owns(ip)]
+        return self._owners[ip]
 
     def pod_at(self, ip):
-        return next((p for p in self.pods if ip in p.ips), None)
+        if self._pod_by_ip is None:
+            self._pod_by_ip = {}
+            for pod in reversed(self.pods):  # the first pod listed wins, as a linear scan would
+                self._pod_by_ip.update((address, pod) for address in pod.ips)
+        return self._pod_by_ip.get(ip)
 
     def node_of(self, ip):
-        return next((name for name, ips in sorted(self.node_ips.items()) if ip in ips), None)
+        if self._node_by_ip is None:
+            self._node_by_ip = {}
+            for name, ips in sorted(self.node_ips.items(), reverse=True):
+                self._node_by_ip.update((address, name) for address in ips)
+        return self._node_by_ip.get(ip)
 
     def inbound_failsafes(self, node):
         per_node = self.failsafes["per_node"].get(node)
@@ -267,6 +293,14 @@ def _policy_selects(policy, endpoint, index):
 
 def applicable(index, endpoint, direction, flavour):
     """Sorted policies of one flavour (untracked, prednat, normal, forward, workload) that apply (SPEC §5.1, §5.2)."""
+    key = (id(endpoint), direction, flavour)
+    if key not in index.applicable:
+        # The endpoint is kept with its entry, so its id cannot be reused by another object while cached.
+        index.applicable[key] = (endpoint, _applicable(index, endpoint, direction, flavour))
+    return index.applicable[key][1]
+
+
+def _applicable(index, endpoint, direction, flavour):
     chosen = []
     for policy in index.policies:
         if direction not in policy.types or not _policy_selects(policy, endpoint, index):
@@ -786,7 +820,9 @@ def _host_originated(index, flow, packet):
 
 def evaluate_all(world, flow):
     """One Verdict per backend case (local, remote) after kube-proxy DNAT, else a single Verdict."""
-    index = _Index(world)
+    if world.index is None:
+        world.index = _Index(world)
+    index = world.index
     packet = _Packet(_ip(flow.source_ip), _ip(flow.destination_ip), int(flow.port), flow.source_port, _proto(flow.protocol))
     source_pod = index.pod_at(packet.src)
     node = flow.ingress_node or (source_pod.node if source_pod else index.node_of(packet.src) if flow.source_is_host else None)

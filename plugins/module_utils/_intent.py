@@ -48,7 +48,17 @@ def unexposed_addresses(service_ranges, exposures):
     return found
 
 
-def intent_flows(exposures, nodes, other_cluster_ips=(), api_server_port=6443, interfaces=None):
+def spread(items, count):
+    """At most `count` items, evenly spaced and always including the first and the last (all when count is 0)."""
+    if not count or count >= len(items):
+        return list(items)
+    if count == 1:
+        return [items[0]]
+    step = (len(items) - 1) / (count - 1)
+    return [items[int(i * step + 0.5)] for i in range(count)]
+
+
+def intent_flows(exposures, nodes, other_cluster_ips=(), api_server_port=6443, interfaces=None, nodes_per_service=0):
     """Flows with expectations: every listed source reaches its Service through every node on every exposed port;
     an unlisted client reaches none of them, nor another cluster IP; in-cluster client pods reach each Service and its
     pods directly; the nodes' SSH, kubelet, BGP and API server answer from outside; each node still sends: to an
@@ -56,10 +66,13 @@ def intent_flows(exposures, nodes, other_cluster_ips=(), api_server_port=6443, i
 
     `exposures`: the `exposures` result of calico_clusterip_exposure. `nodes`: dicts with `name` and `internal_ips`
     (calico_cluster_info's `nodes`), the nodes the traffic may enter through. `interfaces`: node name -> the interface
-    the traffic enters through (the one its HostEndpoint covers); eth0 when not given.
+    the traffic enters through (the one its HostEndpoint covers); eth0 when not given. `nodes_per_service`: Service
+    flows enter through at most that many nodes, spread over the list (0: every node); each node's own flows are
+    always checked. The role labels every node's HostEndpoints alike, so the nodes a Service flow may enter through
+    differ only in where the backends run, and each flow already tries a local and a remote backend.
     """
     flows = []
-    node_names = [n["name"] for n in nodes]
+    node_names = spread([n["name"] for n in nodes], nodes_per_service)
     interfaces = interfaces or {}
     for exposure in exposures:
         key = "%s/%s" % (exposure["namespace"], exposure["name"])

@@ -11,6 +11,7 @@ clusterip_exposure role, on the controller.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from ansible_collections.clusteredge.calico.plugins.module_utils import _validation as v
 
@@ -60,6 +61,11 @@ def choose_interfaces(host, facts, explicit, query):
             found = jmespath.search(query, facts)
         except jmespath.exceptions.JMESPathError as exc:
             return None, None, "clusterip_exposure_interface_query %r is not valid JMESPath: %s" % (query, exc)
+        if found is not None and not isinstance(found, (str, list)):
+            # A mapping would otherwise be read as its keys, a number would not be iterable.
+            kind = "a mapping" if isinstance(found, Mapping) else "a number" if isinstance(found, (int, float)) else type(found).__name__
+            return None, None, ("clusterip_exposure_interface_query %r must return an interface name or a list of names; on %s it "
+                                "returns %s" % (query, host, kind))
         names = [found] if isinstance(found, str) else [n for n in found or [] if isinstance(n, str)]
         how = "clusterip_exposure_interface_query"
         if not names:

@@ -1,4 +1,4 @@
-"""CLI: `PYTHONPATH=tests python -m emulator serve --port 0 [--token T] [--tls-dir D] [--state-file F] [--seed X.yaml]`.
+"""CLI: `PYTHONPATH=tests python -m emulator serve --port 0 [--token T] [--tls-dir D] [--state-file F] [--seed X.yaml] [--rbac R]`.
 
 Prints the URL as the first stdout line, optionally writes a JSON state file
 ({url, pid, token, ca_cert_path, calico_api}) and serves until SIGTERM/SIGINT.
@@ -14,6 +14,7 @@ import threading
 
 import yaml
 
+from .rbac import Authorizer
 from .server import DEFAULT_SERVICE_CIDRS, EmulatorServer
 
 
@@ -30,11 +31,13 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument('--seed', action='append', default=[], help='YAML file of manifests (repeatable)')
     serve.add_argument('--no-calico-api', action='store_true', help='do not serve projectcalico.org/v3')
     serve.add_argument('--service-cidr', action='append', help='service CIDR (repeat for dual stack)')
+    serve.add_argument('--rbac', help='RBAC mode: YAML/JSON file {token: {user: ..., rules: [ClusterRole rules]}}')
     args = parser.parse_args(argv)
 
     server = EmulatorServer(port=args.port, token=args.token, tls_dir=args.tls_dir, host=args.host,
                             calico_api=not args.no_calico_api,
-                            service_cidrs=tuple(args.service_cidr or DEFAULT_SERVICE_CIDRS))
+                            service_cidrs=tuple(args.service_cidr or DEFAULT_SERVICE_CIDRS),
+                            rbac=Authorizer.from_file(args.rbac) if args.rbac else None)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

@@ -62,10 +62,12 @@ class AdminClient:
     def clear_requests(self) -> None:
         self._call('DELETE', 'requests')
 
-    def inject_fault(self, method: str = '*', path: str = '.*', status: int = 500, times: int = 1,
-                     retry_after: int | None = None, reset: bool = False, message: str | None = None) -> dict:
+    def inject_fault(self, method: str = '*', path: str = '.*', status: int | None = 500, times: int = 1,
+                     retry_after: int | None = None, reset: bool = False, message: str | None = None,
+                     **options) -> dict:
+        """`options`: skip, hold, after, another_writer, mutate (see emulator.faults.FaultRule)."""
         rule = {'method': method, 'path': path, 'status': status, 'times': times, 'retry_after': retry_after,
-                'reset': reset, 'message': message}
+                'reset': reset, 'message': message, **options}
         return self._call('POST', 'faults', rule)[0]
 
     def faults(self) -> list[dict]:

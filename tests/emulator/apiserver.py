@@ -6,7 +6,10 @@ handles Kubernetes and admin paths here and only defers unknown paths to kmock (
 """
 from __future__ import annotations
 
+import asyncio
+import copy
 import json
+import os
 import re
 import time
 from typing import Any
@@ -17,8 +20,10 @@ import attrs
 import kmock
 import yaml
 
-from .errors import ApiError, status_body, success_status
+from .errors import ApiError, already_exists, conflict, status_body, success_status
 from .faults import FaultQueue, FaultRule
+from .patching import merge_patch
+from .rbac import REQUEST_LOG_ENV, Authorizer, append_log, log_line, request_info
 from .resources import ResourceType
 from .state import ClusterState
 
@@ -47,27 +52,41 @@ class KubeApiEmulator(kmock.KubernetesEmulator):
     faults: FaultQueue = attrs.field(factory=FaultQueue)
     recorded: list = attrs.field(factory=list)     # recorded request dicts (see _record)
     server_address: str = ''
+    authorizer: Authorizer | None = None           # RBAC mode (see rbac.py); None: every authenticated call is allowed
+    request_log: str | None = attrs.field(factory=lambda: os.environ.get(REQUEST_LOG_ENV) or None)
 
     # --- aiohttp entry point (overrides kmock.RawHandler.__call__) ----------------------------------
     async def __call__(self, raw: aiohttp.web.BaseRequest) -> aiohttp.web.StreamResponse:
         body_bytes = await raw.read()
         query = dict(parse_qsl(raw.query_string, keep_blank_values=True))
         record = self._record(raw, query, body_bytes)
+        fault = None if raw.path.startswith('/_emulator/') else self.faults.take(raw.method, raw.path)
+        if fault is not None and fault.hold > 0:
+            await asyncio.sleep(fault.hold)
         try:
-            response = self._respond(raw, query, body_bytes, record)
+            response = self._respond(raw, query, record, fault)
         except ApiError as exc:
             response = _json(exc.status(), exc.code, exc.headers)
         except Exception as exc:  # never leak a traceback: a real apiserver answers a terse InternalError
             response = _json(status_body(500, f'Internal error occurred: {type(exc).__name__}: {exc}'), 500)
         if response is None:  # an injected connection reset
             record['status'] = None
+            self._log(raw, record)
             if raw.transport is not None:
                 raw.transport.abort()
             return aiohttp.web.Response(status=500)
         if response is NotImplemented:  # not ours: let kmock's reaction DSL answer
             response = await super().__call__(raw)
         record['status'] = response.status
+        self._log(raw, record)
         return response
+
+    def _log(self, raw, record: dict) -> None:
+        if self.request_log and record['verb'] != 'admin':
+            append_log(self.request_log, log_line(record, self._user(raw.headers.get('Authorization'))))
+
+    def _user(self, auth: str | None) -> str | None:
+        return self.authorizer.user_of(auth) if self.authorizer is not None else None
 
     # kmock-internal hook (kmock 0.8 RawHandler._render_error): errors from the kmock fallback chain for paths we
     # do not emulate would otherwise carry kmock's own reason words and a traceback in `details`.
@@ -94,10 +113,12 @@ class KubeApiEmulator(kmock.KubernetesEmulator):
         record = {
             'method': raw.method, 'path': raw.path, 'query': query, 'status': None, 'body': body,
             'headers': headers, 'dry_run': query.get('dryRun') == 'All',
-            'authorized': self.token is None or auth == f'Bearer {self.token}',
+            'authorized': (self.token is None and self.authorizer is None) or auth == f'Bearer {self.token}'
+            or self._user(auth) is not None,
             'time': time.time(),
         }
         record.update(self._classify(raw.method, raw.path))
+        record['rbac'] = request_info(raw.method, raw.path, query)  # what RBAC sees, served or not
         self.recorded.append(record)
         return record
 
@@ -126,17 +147,53 @@ class KubeApiEmulator(kmock.KubernetesEmulator):
         return info
 
     # --- routing ------------------------------------------------------------------------------------
-    def _respond(self, raw, query: dict, body_bytes: bytes, record: dict):
+    def _respond(self, raw, query: dict, record: dict, fault: FaultRule | None):
+        if raw.path.startswith('/_emulator/'):
+            return self._admin(raw.method, raw.path, query, record['body'])
+        if fault is None or (fault.status is None and not fault.reset):
+            return self._serve(raw, query, record)
+        if fault.after:
+            try:
+                self._serve(raw, query, record)
+            except ApiError:
+                pass  # the request itself failed; the client sees the fault either way
+        elif fault.another_writer:
+            self._another_writer(raw.method, raw.path, record['body'], fault.mutate)
+        return _fault_response(fault)
+
+    def _another_writer(self, method: str, path: str, body: Any, mutate: dict | None):
+        """What a concurrent writer does before our request arrives: raises the 409 a real server then answers."""
+        target = self._parse_target(path)
+        if target is None:
+            return
+        if method == 'POST':
+            if isinstance(body, dict):
+                try:
+                    self.state.create(target.rtype, target.namespace, body)
+                except ApiError:
+                    pass
+                raise already_exists(target.rtype, (body.get('metadata') or {}).get('name', ''))
+            return
+        if target.name is None:
+            return
+        with self.state.lock:
+            key = self.state.key(target.rtype, target.namespace, target.name)
+            stored = self.state.objects.get(key)
+            if stored is None:
+                return
+            changed = merge_patch(copy.deepcopy(stored), mutate) if mutate else copy.deepcopy(stored)
+            changed['metadata']['resourceVersion'] = self.state.next_rv()
+            self.state.objects[key] = changed
+        raise conflict(target.rtype, target.name)
+
+    def _serve(self, raw, query: dict, record: dict):
         path, method = raw.path, raw.method
-        if path.startswith('/_emulator/'):
-            return self._admin(method, path, query, record['body'])
-        fault = self.faults.take(method, path)
-        if fault is not None:
-            return _fault_response(fault)
         if path in HEALTH_PATHS:
             return aiohttp.web.Response(text='ok', status=200)
         if not record['authorized']:
             raise ApiError(401, 'Unauthorized')
+        if self.authorizer is not None:
+            self.authorizer.check(raw.headers.get('Authorization'), record)
         if method == 'GET' and _is_discovery(path):
             return _json(self._discovery(path), 200)
         target = self._parse_target(path)

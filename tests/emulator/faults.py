@@ -1,4 +1,10 @@
-"""Fault injection: 'the next N requests matching METHOD and PATH-regex answer S (or reset the connection)'."""
+"""Fault injection: 'the next N requests matching METHOD and PATH-regex answer S (or reset the connection)'.
+
+`skip` lets the first matching requests through untouched, so a fault can hit any chosen step of a run; `hold`
+keeps a request in flight for a while (a test can kill the client meanwhile); `after` applies the request before
+failing its answer (the write happened, the client does not know); `another_writer` makes a 409 real: another
+writer changes the stored object first (a new resourceVersion, `mutate` merged in) or, on a create, creates it.
+"""
 from __future__ import annotations
 
 import dataclasses
@@ -10,11 +16,16 @@ import threading
 class FaultRule:
     method: str = '*'              # HTTP method or '*'
     path: str = '.*'               # regex, searched (re.search) in the request path
-    status: int = 500              # 409, 429, 500, 503, ... (ignored when reset=True)
+    status: int | None = 500       # 409, 429, 500, 503, ... (ignored when reset=True); None: answer normally
     times: int = 1                 # how many matching requests this rule answers
     retry_after: int | None = None  # seconds, sent as Retry-After (429/503)
     reset: bool = False            # close the connection without any response
     message: str | None = None
+    skip: int = 0                  # matching requests let through before the rule applies
+    hold: float = 0.0              # seconds to wait before answering (the request stays in flight)
+    after: bool = False            # apply the request first, then answer the fault (or reset)
+    another_writer: bool = False   # 409 only: another writer changes (or, on POST, creates) the object first
+    mutate: dict | None = None     # merge patch that other writer applies (resourceVersion changes regardless)
 
     @classmethod
     def from_dict(cls, data: dict) -> 'FaultRule':
@@ -57,6 +68,9 @@ class FaultQueue:
         with self._lock:
             for rule in self._rules:
                 if rule.times > 0 and rule.matches(method, path):
+                    if rule.skip > 0:
+                        rule.skip -= 1
+                        continue
                     rule.times -= 1
                     if rule.times <= 0:
                         self._rules.remove(rule)

@@ -10,6 +10,7 @@ import aiohttp.web
 
 from .apiserver import WRITE_VERBS, KubeApiEmulator
 from .faults import FaultRule
+from .rbac import Authorizer
 from .state import ClusterState
 from .tls import TLSFiles, generate_tls_files
 
@@ -19,13 +20,16 @@ DEFAULT_SERVICE_CIDRS = ('10.96.0.0/12',)
 class EmulatorServer:
     def __init__(self, port: int = 0, token: str | None = None, tls_dir: str | None = None,
                  calico_api: bool = True, service_cidrs: tuple[str, ...] = DEFAULT_SERVICE_CIDRS,
-                 host: str = '127.0.0.1', bootstrap: bool = True):
+                 host: str = '127.0.0.1', bootstrap: bool = True, rbac: Authorizer | dict | None = None):
+        """`rbac`: RBAC mode, {bearer token: {'user': ..., 'rules': [ClusterRole rules]}} (see rbac.py); `token`
+        then stays an unrestricted (admin) token."""
         self.host = host
         self.port = port
         self.token = token
         self.tls_dir = tls_dir
         self.state = ClusterState(calico_api=calico_api, service_cidrs=tuple(service_cidrs), bootstrap=bootstrap)
-        self.handler = KubeApiEmulator(state=self.state, token=token)
+        authorizer = rbac if isinstance(rbac, Authorizer) or rbac is None else Authorizer(rbac)
+        self.handler = KubeApiEmulator(state=self.state, token=token, authorizer=authorizer)
         self.tls: TLSFiles | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -148,10 +152,12 @@ class EmulatorServer:
         """Recorded create/update/patch/delete requests to resource paths (dry-run included; see 'dry_run')."""
         return [r for r in self.handler.recorded if r['verb'] in WRITE_VERBS]
 
-    def inject_fault(self, method: str = '*', path: str = '.*', status: int = 500, times: int = 1,
-                     retry_after: int | None = None, reset: bool = False, message: str | None = None) -> FaultRule:
+    def inject_fault(self, method: str = '*', path: str = '.*', status: int | None = 500, times: int = 1,
+                     retry_after: int | None = None, reset: bool = False, message: str | None = None,
+                     **options) -> FaultRule:
+        """`options`: skip, hold, after, another_writer, mutate (see FaultRule)."""
         return self.handler.faults.add(FaultRule(method=method, path=path, status=status, times=times,
-                                                 retry_after=retry_after, reset=reset, message=message))
+                                                 retry_after=retry_after, reset=reset, message=message, **options))
 
     def clear_faults(self) -> None:
         self.handler.faults.clear()

@@ -1,0 +1,1 @@
+"""Benchmarks of clusteredge.calico (not part of the test run): see docs/benchmarks.md."""
