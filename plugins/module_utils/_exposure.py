@@ -266,6 +266,13 @@ def validate_params(params):
         errors.extend(_check_ranges(name, params.get(name)))
     if not errors and params.get("service_cidrs") and params.get("pod_cidrs"):
         errors.extend("pod_cidrs: %s" % p for p in overlap_problems(params["pod_cidrs"], params["service_cidrs"]))
+    for position, address in enumerate(params.get("node_addresses") or []):
+        try:
+            ipaddress.ip_address(address)
+        except ValueError:
+            errors.append("node_addresses[%d]: %r is not an IPv4 or IPv6 address" % (position, address))
+    if params.get("node_addresses") and state != "rendered":
+        errors.append("node_addresses: only state=rendered takes them; the other states read them from the Nodes")
     if state == "rendered":
         for name in ("service_cidrs", "pod_cidrs"):
             if not params.get(name):
@@ -558,7 +565,7 @@ def render_offline(params):
     """state=rendered: everything from the parameters, no cluster. Returns (manifests, exposures, errors)."""
     items = params.get("config") or []
     items_by_key = dict((service_key(i["namespace"], i["name"]), (index, i)) for index, i in enumerate(items))
-    ctx = context(params, params["owner"], params["service_cidrs"], params["pod_cidrs"])
+    ctx = context(params, params["owner"], params["service_cidrs"], params["pod_cidrs"], params.get("node_addresses"))
     services = dict((key, service_from_override(item)) for key, (_index, item) in items_by_key.items())
     target = dict((key, item) for key, (_index, item) in items_by_key.items())
     errors = []
@@ -566,7 +573,8 @@ def render_offline(params):
     if errors:
         return [], [], errors
     gnps, nps = render(exposures, records, ctx)
-    return gnps + nps, exposures, []
+    network_set = node_network_set(ctx) if exposures else None
+    return gnps + nps + ([network_set] if network_set else []), exposures, []
 
 
 # -- rendering ---------------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ MODULE_OPTIONS = dict(
     node_selector=dict(type="str"),
     service_cidrs=dict(type="list", elements="str"),
     pod_cidrs=dict(type="list", elements="str"),
+    node_addresses=dict(type="list", elements="str"),
     nodeport_range=dict(type="str", default=x.DEFAULT_NODEPORT_RANGE),
     name_prefix=dict(type="str", default="clusteredge"),
     require_advertised=dict(type="bool", default=False),
@@ -194,6 +195,9 @@ def run_exposure_module(module):
         manifests, exposures, errors = x.render_offline(params)
         if errors:
             _fail(module, summarise_errors(errors), errors=errors)
+        if not params.get("node_addresses") and exposures:
+            module.warn("node_addresses not given: the rendering leaves out the node GlobalNetworkSet and the rules that "
+                        "trust it, which the module writes when it applies")
         module.exit_json(changed=False, rendered=manifests, exposures=[x.exposure_summary(e) for e in exposures])
 
     client = CalicoClient.from_module(module)

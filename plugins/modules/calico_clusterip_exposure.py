@@ -164,6 +164,14 @@ options:
       - The pod networks. Default, the CIDRs of every IPPool that serves workloads, disabled pools included.
     type: list
     elements: str
+  node_addresses:
+    description:
+      - Only for O(state=rendered), which reads no cluster. The nodes' InternalIP and tunnel addresses, which the
+        other states read from the Nodes. With them the rendering holds the node GlobalNetworkSet and the rules that
+        trust it (pod policy for SNATed traffic, in-cluster sources at pre-DNAT), exactly as the module would write;
+        without them those are left out, and the task warns.
+    type: list
+    elements: str
   nodeport_range:
     description: The NodePort range, kept out of the host-traffic allow as in the guide.
     type: str
@@ -237,6 +245,7 @@ EXAMPLES = r"""
     node_selector: k8s-role == 'node'
     service_cidrs: [10.20.30.0/24]
     pod_cidrs: [192.168.0.0/16]
+    node_addresses: [10.200.0.11, 10.200.0.12, 192.168.1.0, 192.168.2.0]
     state: rendered
   register: manifests
 

@@ -267,6 +267,10 @@ EXPOSURE_ROWS = [
         ["name_prefix:", "DNS-1123 label"]),
     Row(EXPOSURE, "name-prefix-too-long", dict(config=[VALID], name_prefix="p" * 41), None,
         ["name_prefix:", "at most 40 characters (it has 41)"]),
+    Row(EXPOSURE, "node-addresses-outside-rendered", dict(config=[VALID], node_addresses=["10.200.0.11"]), None,
+        ["node_addresses: only state=rendered takes them"]),
+    Row(EXPOSURE, "node-address-a-cidr", dict(config=[VALID], node_addresses=["10.200.0.0/24"]), None,
+        ["node_addresses[0]: '10.200.0.0/24' is not an IPv4 or IPv6 address"]),
     # -- states
     Row(EXPOSURE, "service-override-outside-rendered", dict(config=[VALID, dict(API, service=RENDERED_SERVICE)]), None,
         ["config[1] (Service shop/api)", "service:", "only for state=rendered"]),

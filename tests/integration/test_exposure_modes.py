@@ -145,3 +145,39 @@ def test_a_node_address_inside_the_service_range_is_refused(k8s_api, expose):
     assert result.failed
     assert "node odd-node has address 10.100.0.5 inside the service range 10.96.0.0/12" in result["msg"]
     assert all_writes(k8s_api) == []
+
+
+def test_rendered_with_node_addresses_is_what_the_module_writes(k8s_api, expose):
+    """Reviewing or committing the rendering (GitOps) must show exactly the objects the module applies."""
+    created = cluster.standard_cluster(k8s_api, services=[cluster.service("shop", "web", ports=((443, "TCP", 8443), (80, "TCP", 8080)))])
+    item = dict(namespace="shop", name="web", sources=["50.60.0.0/16"])
+    common = dict(node_selector="k8s-role == 'node'", service_cidrs=["10.96.0.0/12"], pod_cidrs=["192.168.0.0/16"])
+    assert not expose(config=[item], **common).failed
+    spec = created[0]["spec"]
+    service = dict(cluster_ips=spec["clusterIPs"], selector=spec["selector"],
+                   ports=[dict(name=p["name"], port=p["port"], protocol=p["protocol"], target_port=p["targetPort"]) for p in spec["ports"]])
+    nodes = k8s_api.objects("Node")
+    addresses = sorted(set(a["address"] for n in nodes for a in n["status"]["addresses"] if a["type"] == "InternalIP")
+                       | set(n["metadata"]["annotations"]["projectcalico.org/IPv4IPIPTunnelAddr"] for n in nodes))
+    rendered = expose(config=[dict(item, service=service)], state="rendered", node_addresses=addresses, **common)
+    assert not rendered.failed, rendered
+
+    def shape(obj):
+        meta = obj["metadata"]
+        return (obj["kind"], meta.get("namespace"), meta["name"], meta.get("labels"), obj["spec"])
+
+    written = [o for kind in ("GlobalNetworkPolicy", "NetworkPolicy", "GlobalNetworkSet") for o in k8s_api.objects(kind)]
+    assert sorted(map(shape, rendered["rendered"]), key=str) == sorted(map(shape, written), key=str)
+    assert any(o["kind"] == "GlobalNetworkSet" for o in rendered["rendered"])
+
+    without = expose(config=[dict(item, service=service)], state="rendered", **common)
+    assert not without.failed and "node_addresses not given" in output(without)
+    assert not any(o["kind"] == "GlobalNetworkSet" for o in without["rendered"])
+
+
+def test_node_addresses_are_only_for_rendered(k8s_api, expose):
+    cluster.standard_cluster(k8s_api, services=[cluster.service("shop", "web")])
+    k8s_api.clear_requests()
+    result = expose(config=[dict(namespace="shop", name="web", sources=["50.60.0.0/16"])], node_addresses=["10.200.0.11"])
+    assert result.failed and "node_addresses: only state=rendered takes them" in result["msg"]
+    assert all_writes(k8s_api) == []

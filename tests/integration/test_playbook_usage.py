@@ -129,7 +129,10 @@ def test_every_example_of_calico_clusterip_exposure_runs(tmp_path):
         registered = json.loads((tmp_path / "examples.json").read_text())
         assert [e["name"] for e in registered["exposure"]["exposures"]] == ["api", "frontend"]
         assert [e["name"] for e in registered["exposed"]["gathered"]] == ["api", "frontend"]
-        assert len(registered["manifests"]["rendered"]) == 6
+        rendered = registered["manifests"]["rendered"]
+        assert len(rendered) == 7, "5 host policies, the pod policy, the node network set (node_addresses given)"
+        assert [o["spec"]["nets"] for o in rendered if o["kind"] == "GlobalNetworkSet"] == [
+            ["10.200.0.11/32", "10.200.0.12/32", "192.168.1.0/32", "192.168.2.0/32"]]
         assert api.objects("GlobalNetworkPolicy") == [] and api.objects("NetworkPolicy") == [], "the last example removes everything"
 
 
