@@ -23,7 +23,7 @@ import yaml
 from .errors import ApiError, already_exists, conflict, status_body, success_status
 from .faults import FaultQueue, FaultRule
 from .patching import merge_patch
-from .rbac import REQUEST_LOG_ENV, Authorizer, append_log, log_line, request_info
+from .rbac import REQUEST_LOG_ENV, Authorizer, append_log, log_line, request_info, split_api_path
 from .resources import ResourceType
 from .state import ClusterState
 
@@ -202,13 +202,10 @@ class KubeApiEmulator(kmock.KubernetesEmulator):
         return self._resource(method, target, query, record, raw.headers.get('Content-Type', ''))
 
     def _parse_target(self, path: str) -> Target | None:
-        parts = [p for p in path.split('/') if p]
-        if len(parts) >= 3 and parts[0] == 'api':
-            group, version, rest = '', parts[1], parts[2:]
-        elif len(parts) >= 4 and parts[0] == 'apis':
-            group, version, rest = parts[1], parts[2], parts[3:]
-        else:
+        split = split_api_path(path)
+        if split is None:
             return None
+        group, version, rest = split
         lookup = self.state.registry.lookup
         namespace = None
         if len(rest) >= 3 and rest[0] == 'namespaces':

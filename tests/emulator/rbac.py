@@ -72,15 +72,22 @@ def rbac_verb(method: str, name: str | None, query: Mapping[str, str]) -> str | 
     return {'POST': 'create', 'PUT': 'update', 'PATCH': 'patch'}.get(method)
 
 
-def request_info(method: str, path: str, query: Mapping[str, str]) -> dict | None:
-    """kube-apiserver's RequestInfo for a resource URL (from the path alone, served or not); None otherwise."""
+def split_api_path(path: str) -> tuple[str, str, list[str]] | None:
+    """(group, version, the segments after them) of /api/<v>/... or /apis/<group>/<v>/...; None for other paths."""
     parts = [p for p in path.split('/') if p]
     if len(parts) >= 3 and parts[0] == 'api':
-        group, version, rest = '', parts[1], parts[2:]
-    elif len(parts) >= 4 and parts[0] == 'apis':
-        group, version, rest = parts[1], parts[2], parts[3:]
-    else:
+        return '', parts[1], parts[2:]
+    if len(parts) >= 4 and parts[0] == 'apis':
+        return parts[1], parts[2], parts[3:]
+    return None
+
+
+def request_info(method: str, path: str, query: Mapping[str, str]) -> dict | None:
+    """kube-apiserver's RequestInfo for a resource URL (from the path alone, served or not); None otherwise."""
+    split = split_api_path(path)
+    if split is None:
         return None
+    group, version, rest = split
     namespace = None
     if rest[0] == 'namespaces' and len(rest) > 2:
         namespace, rest = rest[1], rest[2:]
