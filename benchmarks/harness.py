@@ -23,8 +23,6 @@ import sys
 import time
 from pathlib import Path
 
-import yaml
-
 from benchmarks.svg_plot import write_plot
 
 REPO = Path(__file__).resolve().parent.parent
@@ -108,10 +106,9 @@ def seed_manifests(nodes, services):
 
 def role_inputs(workdir, nodes, services, verify):
     """Inventory (one local host per node, interface lo) and the role's variables."""
-    hosts = dict(("h%04d" % i, {"ansible_connection": "local", "ansible_python_interpreter": sys.executable,
-                                "clusterip_exposure_node_name": name, "clusterip_exposure_interfaces": ["lo"]})
-                 for i, name in enumerate(node_names(nodes)))
-    (workdir / "inventory.yml").write_text(yaml.safe_dump({"all": {"children": {"nodes": {"hosts": hosts}}}}))
+    from integration.ansible_cli import write_local_inventory
+
+    write_local_inventory(workdir / "inventory.yml", dict(("h%04d" % i, name) for i, name in enumerate(node_names(nodes))))
     role_vars = {"clusterip_exposure_services": [dict(namespace=s["namespace"], name=s["name"], sources=s["sources"]) for s in services],
                  # No Felix here to settle; the canary's connection and API checks still run.
                  "clusterip_exposure_canary_settle": 0, "clusterip_exposure_verify": verify}

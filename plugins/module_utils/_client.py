@@ -92,14 +92,19 @@ def _tls_problem(exc):
             "off, for test clusters only" % (getattr(exc, "reason", None) or exc))
 
 
-def _setup_wait(exc, delay):
-    """Seconds to wait before building the client again; None when the failure is not transient."""
+def _transient_wait(exc, delay):
+    """Seconds to wait before trying again (Retry-After of a 429, else `delay`); None when retrying cannot help."""
     if ApiException is not None and isinstance(exc, ApiException) and getattr(exc, "status", None) in TRANSIENT_STATUSES:
         wait = _retry_after(exc) if exc.status == 429 else None
         return wait if wait is not None else delay
     if Urllib3Error is not None and isinstance(exc, Urllib3Error) and not _is_tls_failure(exc):
         return delay
     return None
+
+
+def _jitter(seconds):
+    # Jitter keeps parallel runs (several AWX jobs, forks) from retrying in lockstep.
+    return seconds * (0.8 + 0.4 * random.random())
 
 
 def _setup_problem(exc, attempts):
@@ -112,6 +117,18 @@ def _setup_problem(exc, attempts):
     if Urllib3Error is not None and isinstance(exc, Urllib3Error):
         return "no answer from the API server during API discovery (attempt %d): %s" % (attempts, exc)
     return exc
+
+
+def _request_error(verb, path, exc, attempts):
+    """The ApiError (Conflict for a 409) a failed request ends in, in the API server's words."""
+    if isinstance(exc, ApiException):
+        message, reason = _status_message(exc)
+        error = Conflict if exc.status == 409 else ApiError
+        hint = FORBIDDEN_HINT if exc.status == 403 else ""
+        return error("%s %s: %s %s%s" % (verb, path, exc.status, message, hint), status=exc.status or 0, reason=reason)
+    if _is_tls_failure(exc):
+        return ApiError("%s %s: %s" % (verb, path, _tls_problem(exc)))
+    return ApiError("%s %s: no answer from the API server after %d attempts: %s" % (verb, path, attempts, exc))
 
 
 class CalicoClient(object):
@@ -143,10 +160,10 @@ class CalicoClient(object):
                 break
             except Exception as exc:  # kubeconfig, certificate, in-cluster and discovery problems all land here
                 # Building the client runs API discovery: a transient failure there is retried like any request.
-                wait = _setup_wait(exc, delay)
+                wait = _transient_wait(exc, delay)
                 if wait is None or attempt == MAX_ATTEMPTS:
                     module.fail_json(msg="Could not configure the Kubernetes API client: %s" % _setup_problem(exc, attempt))
-                time.sleep(wait * (0.8 + 0.4 * random.random()))
+                time.sleep(_jitter(wait))
                 delay = min(delay * 2, BACKOFF_MAX)
         api_client = getattr(k8s.client, "client", None)
         if api_client is not None and not str(api_client.user_agent).startswith(USER_AGENT):
@@ -163,29 +180,14 @@ class CalicoClient(object):
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
                 return self._client.request(verb, path, body=body, serializer=lambda _client, data: data, **params)
-            except ApiException as exc:
-                message, reason = _status_message(exc)
-                if exc.status in TRANSIENT_STATUSES and attempt < MAX_ATTEMPTS:
-                    wait = _retry_after(exc) if exc.status == 429 else None
-                    self._pause(wait if wait is not None else delay)
+            except (ApiException, Urllib3Error) as exc:
+                wait = _transient_wait(exc, delay)
+                if wait is not None and attempt < MAX_ATTEMPTS:
+                    self._sleep(_jitter(wait))
                     delay = min(delay * 2, BACKOFF_MAX)
                     continue
-                error = Conflict if exc.status == 409 else ApiError
-                hint = FORBIDDEN_HINT if exc.status == 403 else ""
-                raise error("%s %s: %s %s%s" % (verb, path, exc.status, message, hint), status=exc.status or 0, reason=reason)
-            except Urllib3Error as exc:
-                if _is_tls_failure(exc):
-                    raise ApiError("%s %s: %s" % (verb, path, _tls_problem(exc)))
-                if attempt < MAX_ATTEMPTS:
-                    self._pause(delay)
-                    delay = min(delay * 2, BACKOFF_MAX)
-                    continue
-                raise ApiError("%s %s: no answer from the API server after %d attempts: %s" % (verb, path, attempt, exc))
+                raise _request_error(verb, path, exc, attempt)
         raise AssertionError("unreachable")  # pragma: no cover
-
-    def _pause(self, seconds):
-        # Jitter keeps parallel runs (several AWX jobs, forks) from retrying in lockstep.
-        self._sleep(seconds * (0.8 + 0.4 * random.random()))
 
     # -- discovery ---------------------------------------------------------------------------
 

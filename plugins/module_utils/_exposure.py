@@ -573,8 +573,7 @@ def render_offline(params):
     if errors:
         return [], [], errors
     gnps, nps = render(exposures, records, ctx)
-    network_set = node_network_set(ctx) if exposures else None
-    return gnps + nps + ([network_set] if network_set else []), exposures, []
+    return gnps + nps + node_network_sets(ctx, exposures), exposures, []
 
 
 # -- rendering ---------------------------------------------------------------------------------------
@@ -756,6 +755,12 @@ def node_network_set(ctx):
                        {"nets": [host_net(ip) for ip in addresses]})
     manifest["metadata"]["labels"][NODE_SET_LABEL] = ctx["name_prefix"]
     return manifest
+
+
+def node_network_sets(ctx, exposures):
+    """The node set as a list: none without exposures (nothing trusts it) or without node addresses."""
+    network_set = node_network_set(ctx) if exposures else None
+    return [network_set] if network_set else []
 
 
 def pod_policy_name(prefix, service_name):

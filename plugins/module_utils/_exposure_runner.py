@@ -278,8 +278,7 @@ def run_exposure_module(module):
                 warnings.append(message)
 
     gnps, nps = x.render(exposures, records, ctx, live_gnps=[o for o in reads.gnps if _owned_component(o, owner)])
-    network_set = x.node_network_set(ctx) if exposures else None
-    gnss = [network_set] if network_set else []
+    gnss = x.node_network_sets(ctx, exposures)
     live_gnps = _in_scope(reads.gnps, gnps, owner)
     live_nps = _in_scope(reads.nps, nps, owner)
     live_gnss = _in_scope(reads.network_sets, gnss, owner)

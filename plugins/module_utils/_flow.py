@@ -642,6 +642,16 @@ def _loop_prevention(index, node):
     return "Drop"
 
 
+def _backend_cases(backends, node):
+    """kube-proxy may pick any backend: check one on `node` and one elsewhere, those that exist."""
+    return [b for b in backends if b[2] == node][:1] + [b for b in backends if b[2] != node][:1]
+
+
+def _workload_at(index, ip, node):
+    """The pod with that IP, or a label-less stand-in when the Pod is unknown (an EndpointSlice address)."""
+    return index.pod_at(ip) or _Endpoint("WorkloadEndpoint", str(ip), {}, namespace="?", ips=[ip], node=node)
+
+
 # -- the walk -----------------------------------------------------------------------------------------
 
 def _deny(stages, backend, flow):
@@ -676,7 +686,7 @@ def _walk_backend(index, flow, base, packet, mark, chosen, backend, masquerade, 
     stages = list(base)
     ip, port, pod_node = backend
     post = _Packet(packet.src, ip, port, packet.sport, packet.proto)
-    pod = index.pod_at(ip) or _Endpoint("WorkloadEndpoint", str(ip), {}, namespace="?", ips=[ip], node=pod_node)
+    pod = _workload_at(index, ip, pod_node)
     where = "local" if pod_node == flow.ingress_node else "remote"
     stages.append(_forward(index, chosen, post, "forward (from HEP)", mark))
     if stages[-1].result == "deny":
@@ -697,16 +707,19 @@ def _walk_backend(index, flow, base, packet, mark, chosen, backend, masquerade, 
         seen = _Packet(snat, ip, port, None, packet.proto)
         stages.append(Stage("SNAT", "pass-through", reason="kube-proxy MASQUERADE to %s's %s address %s on the way to %s"
                             % (flow.ingress_node, tunnel, snat, pod_node)))
-    remote = []
-    decision, remote_mark, _failsafe, remote_hep = _ingress_hep_chains(index, pod_node, tunnel, seen, remote, "remote ")
-    stages.extend(remote)
+    return _into_remote_pod(index, flow, stages, pod, tunnel, seen)
+
+
+def _into_remote_pod(index, flow, stages, pod, tunnel, seen):
+    """The pod's node receives the packet on `tunnel`: its HostEndpoint chains, forward policy, the pod's own policy."""
+    decision, mark, _failsafe, hep = _ingress_hep_chains(index, pod.node, tunnel, seen, stages, "remote ")
     if decision == "deny":
-        return _deny(stages, where, flow)
-    stages.append(_forward(index, remote_hep, seen, "remote forward (from HEP)", remote_mark))
+        return _deny(stages, "remote", flow)
+    stages.append(_forward(index, hep, seen, "remote forward (from HEP)", mark))
     if stages[-1].result == "deny":
-        return _deny(stages, where, flow)
+        return _deny(stages, "remote", flow)
     stages.append(_chain("pod ingress", index, pod, "Ingress", "workload", seen))
-    return _finish(stages, where, flow)
+    return _finish(stages, "remote", flow)
 
 
 def _host_terminated(index, flow, stages, packet, chosen, mark, failsafe, reported=None, prefix=""):
@@ -767,16 +780,7 @@ def _host_to_pod(index, flow, stages, packet, pod):
     seen = _Packet(source or packet.src, packet.dst, packet.dport, packet.sport, packet.proto)
     if _egress_hep_chains(index, node, tunnel, seen, stages) == "deny":
         return _deny(stages, "remote", flow)
-    remote = []
-    decision, mark, _failsafe, remote_hep = _ingress_hep_chains(index, pod.node, tunnel, seen, remote, "remote ")
-    stages.extend(remote)
-    if decision == "deny":
-        return _deny(stages, "remote", flow)
-    stages.append(_forward(index, remote_hep, seen, "remote forward (from HEP)", mark))
-    if stages[-1].result == "deny":
-        return _deny(stages, "remote", flow)
-    stages.append(_chain("pod ingress", index, pod, "Ingress", "workload", seen))
-    return _finish(stages, "remote", flow)
+    return _into_remote_pod(index, flow, stages, pod, tunnel, seen)
 
 
 def _host_originated(index, flow, packet):
@@ -790,8 +794,8 @@ def _host_originated(index, flow, packet):
         if not backends:
             return [_deny([Stage("DNAT", "deny", reason="Service %s has no endpoints on that port: nothing answers" % label)], "none", flow)]
         verdicts = []
-        for ip, port, pod_node in [b for b in backends if b[2] == node][:1] + [b for b in backends if b[2] != node][:1]:
-            pod = index.pod_at(ip) or _Endpoint("WorkloadEndpoint", str(ip), {}, namespace="?", ips=[ip], node=pod_node)
+        for ip, port, pod_node in _backend_cases(backends, node):
+            pod = _workload_at(index, ip, pod_node)
             stages = [Stage("DNAT", "pass-through", reason="kube-proxy (nat OUTPUT) DNATs %s:%d to %s backend %s:%d on %s" % (
                 packet.dst, packet.dport, "local" if pod_node == node else "remote", ip, port, pod_node))]
             verdicts.append(_host_to_pod(index, flow, stages, _Packet(packet.src, ip, port, packet.sport, packet.proto), pod))
@@ -809,20 +813,23 @@ def _host_originated(index, flow, packet):
         return [_finish(stages, "none", flow)]
     arrival = "lo" if loopback else _arrival_interface(index, peer, packet.dst, flow.ingress_interface)
     prefix = "" if loopback else "remote "
-    remote = []
-    decision, mark, failsafe, chosen = _ingress_hep_chains(index, peer, arrival, packet, remote, prefix)
-    stages.extend(remote)
+    decision, mark, failsafe, chosen = _ingress_hep_chains(index, peer, arrival, packet, stages, prefix)
     if decision == "deny":
         return [_deny(stages, "none", flow)]
     receiving = Flow(**dict(flow.__dict__, ingress_node=peer, ingress_interface=arrival))
     return [_host_terminated(index, receiving, stages, packet, chosen, mark, failsafe, flow, prefix)]
 
 
-def evaluate_all(world, flow):
-    """One Verdict per backend case (local, remote) after kube-proxy DNAT, else a single Verdict."""
+def index_of(world):
+    """The world's index, built on first use and kept on it."""
     if world.index is None:
         world.index = _Index(world)
-    index = world.index
+    return world.index
+
+
+def evaluate_all(world, flow):
+    """One Verdict per backend case (local, remote) after kube-proxy DNAT, else a single Verdict."""
+    index = index_of(world)
     packet = _Packet(_ip(flow.source_ip), _ip(flow.destination_ip), int(flow.port), flow.source_port, _proto(flow.protocol))
     source_pod = index.pod_at(packet.src)
     node = flow.ingress_node or (source_pod.node if source_pod else index.node_of(packet.src) if flow.source_is_host else None)
@@ -871,9 +878,8 @@ def evaluate_all(world, flow):
                             % (label, "local " if etp_local else "")))
         return [_deny(stages, "none", flow)]
     masquerade = (not index.in_cluster(packet.src)) if kind == "cluster IP" else not etp_local
-    cases = [b for b in backends if b[2] == node][:1] + [b for b in backends if b[2] != node][:1]
     verdicts = []
-    for backend in cases:
+    for backend in _backend_cases(backends, node):
         dnat = Stage("DNAT", "pass-through", reason="kube-proxy DNATs %s %s:%d to %s backend %s:%d on %s%s" % (
             kind, packet.dst, packet.dport, "local" if backend[2] == node else "remote", backend[0], backend[1], backend[2],
             "; off-cluster source marked for MASQUERADE whatever the externalTrafficPolicy (SPEC §5.4 step 3)" if masquerade else ""))

@@ -88,7 +88,7 @@ def _container_port(pod, name):
 
 def _node_address(world, node, destination):
     """The address a node's process sends from: loopback to loopback, else its first address of the destination's family."""
-    obj = next((n for n in world.nodes if n["metadata"]["name"] == node), None)
+    obj = _flow.index_of(world).nodes.get(node)
     if obj is None:
         raise ValueError("source node: there is no Node %r" % node)
     target = ipaddress.ip_address(destination)
@@ -146,9 +146,9 @@ def check_spec(world, spec):
             raise ValueError("destination %r: write pod:<namespace>/<service>" % spec["destination"])
         if _service(world, key) is None:
             raise ValueError("destination %r: there is no Service %s" % (spec["destination"], key))
-    names = sorted(n["metadata"]["name"] for n in world.nodes or [])
-    if names and spec["ingress_node"] not in names:
-        raise ValueError("ingress_node %r is not a Node (nodes: %s)" % (spec["ingress_node"], ", ".join(names)))
+    nodes = _flow.index_of(world).nodes
+    if nodes and spec["ingress_node"] not in nodes:
+        raise ValueError("ingress_node %r is not a Node (nodes: %s)" % (spec["ingress_node"], ", ".join(sorted(nodes))))
 
 
 def check_flow(world, spec):

@@ -14,10 +14,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import yaml
-
 from emulator import EmulatorServer
-from integration.ansible_cli import ansible_env, run_module
+from integration.ansible_cli import ansible_env, run_module, write_local_inventory
 from lab.cluster import SERVICE_CIDR_V4, SERVICE_CIDR_V6, cluster
 
 EXPOSURE_MODULE = "clusteredge.calico.calico_clusterip_exposure"
@@ -79,11 +77,7 @@ class Cluster(object):
         self.api.start()
         self.api.seed(cluster(dict((name, "127.0.0.1") for name in NODES)))
         self.workdir.mkdir(parents=True, exist_ok=True)
-        inventory = {"all": {"children": {"nodes": {"hosts": dict(
-            ("h%d" % i, {"ansible_connection": "local", "ansible_python_interpreter": sys.executable,
-                         "clusterip_exposure_node_name": name, "clusterip_exposure_interfaces": ["lo"]})
-            for i, name in enumerate(NODES, start=1))}}}}
-        (self.workdir / "inventory.yml").write_text(yaml.safe_dump(inventory))
+        write_local_inventory(self.workdir / "inventory.yml", dict(("h%d" % i, name) for i, name in enumerate(NODES, start=1)))
         return self
 
     def __exit__(self, *exc_info):

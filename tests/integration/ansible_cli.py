@@ -9,9 +9,21 @@ import subprocess
 import sys
 from pathlib import Path
 
+import yaml
+
 REPO = Path(__file__).resolve().parents[2]
 # The minimal callback prints `host | STATUS => {json}` for ad-hoc runs.
 _ADHOC_RESULT = re.compile(r"^\S+ \| (?P<status>[A-Z]+)(?:!)? => (?P<json>\{.*)", re.S | re.M)
+
+
+def write_local_inventory(path, host_nodes):
+    """An inventory of `ansible_connection: local` hosts in group `nodes`, each mapped to its Kubernetes node with
+    interface lo ({host: node}): the role runs on any number of them without SSH or namespaces. Returns `path`."""
+    hosts = dict((host, {"ansible_connection": "local", "ansible_python_interpreter": sys.executable,
+                         "clusterip_exposure_node_name": node, "clusterip_exposure_interfaces": ["lo"]})
+                 for host, node in host_nodes.items())
+    Path(path).write_text(yaml.safe_dump({"all": {"children": {"nodes": {"hosts": hosts}}}}))
+    return path
 
 
 class AnsibleRun(object):

@@ -19,7 +19,7 @@ import yaml
 
 from emulator import EmulatorServer
 from emulator.rbac import REQUEST_LOG_ENV, read_log, rules_from
-from integration.ansible_cli import REPO, ansible_env, run_playbook
+from integration.ansible_cli import REPO, ansible_env, run_playbook, write_local_inventory
 from lab.cluster import SERVICE_CIDR_V4, SERVICE_CIDR_V6, cluster, nodes
 
 pytestmark = pytest.mark.integration
@@ -76,11 +76,7 @@ def persisted_writes(api):
 
 def run_role(api, tmp_path, extra_args=()):
     """clusteredge.calico.expose on local-connection hosts, one per node (see test_role_scale.py), as the service account."""
-    inventory = {"all": {"children": {"nodes": {"hosts": dict(
-        ("h-%s" % node, {"ansible_connection": "local", "ansible_python_interpreter": sys.executable,
-                         "clusterip_exposure_node_name": node, "clusterip_exposure_interfaces": ["lo"]})
-        for node in NODE_ADDRESSES)}}}}
-    (tmp_path / "inventory.yml").write_text(yaml.safe_dump(inventory))
+    write_local_inventory(tmp_path / "inventory.yml", dict(("h-%s" % node, node) for node in NODE_ADDRESSES))
     (tmp_path / "vars.json").write_text(json.dumps({"clusterip_exposure_services": SERVICES, "clusterip_exposure_canary_settle": 0}))
     env = ansible_env(api.url, tmp_path, extra={"K8S_AUTH_API_KEY": SA_TOKEN})
     cmd = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(tmp_path / "inventory.yml"),

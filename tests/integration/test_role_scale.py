@@ -10,9 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
-
 from emulator import EmulatorServer
+from integration.ansible_cli import write_local_inventory
 from lab.cluster import SERVICE_CIDR_V4, SERVICE_CIDR_V6, cluster
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -30,11 +29,7 @@ def run_role(tmp_path, hosts):
     node_addresses = dict(("node-%03d" % i, "127.0.0.1") for i in range(hosts))
     with EmulatorServer(service_cidrs=(SERVICE_CIDR_V4, SERVICE_CIDR_V6)) as api:
         api.seed(cluster(node_addresses))
-        inventory = {"all": {"children": {"nodes": {"hosts": dict(
-            ("h%03d" % i, {"ansible_connection": "local", "ansible_python_interpreter": sys.executable,
-                           "clusterip_exposure_node_name": "node-%03d" % i, "clusterip_exposure_interfaces": ["lo"]})
-            for i in range(hosts))}}}}
-        (tmp_path / "inventory.yml").write_text(yaml.safe_dump(inventory))
+        write_local_inventory(tmp_path / "inventory.yml", dict(("h%03d" % i, "node-%03d" % i) for i in range(hosts)))
         (tmp_path / "vars.json").write_text(json.dumps({"clusterip_exposure_services": SERVICES, "clusterip_exposure_canary_settle": 0}))
         api.clear_requests()
         env = dict(os.environ, K8S_AUTH_HOST=api.url, K8S_AUTH_API_KEY="test", ANSIBLE_FORKS="25", TMPDIR=str(tmp_path),

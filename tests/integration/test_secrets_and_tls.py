@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from emulator import EmulatorServer
-from integration.ansible_cli import ansible_env, run_module
+from integration.ansible_cli import ansible_env, run_module, write_local_inventory
 from lab.cluster import SERVICE_CIDR_V4, SERVICE_CIDR_V6, cluster
 
 pytestmark = pytest.mark.integration
@@ -63,10 +63,7 @@ def test_the_role_at_vvv_never_shows_the_token_or_the_client_key(tmp_path):
                  "module_defaults": {"group/clusteredge.calico.calico": {"kubeconfig": "{{ cluster_kubeconfig }}"}},
                  "roles": [{"role": "clusteredge.calico.clusterip_exposure"}]}]
         (tmp_path / "play.yml").write_text(yaml.safe_dump(play, sort_keys=False))
-        inventory = {"all": {"children": {"nodes": {"hosts": dict(
-            ("h-%s" % node, {"ansible_connection": "local", "ansible_python_interpreter": sys.executable,
-                             "clusterip_exposure_node_name": node, "clusterip_exposure_interfaces": ["lo"]}) for node in NODES)}}}}
-        (tmp_path / "inventory.yml").write_text(yaml.safe_dump(inventory))
+        write_local_inventory(tmp_path / "inventory.yml", dict(("h-%s" % node, node) for node in NODES))
         (tmp_path / "vars.json").write_text(json.dumps({"cluster_kubeconfig": kubeconfig, "clusterip_exposure_services": SERVICES,
                                                         "clusterip_exposure_canary_settle": 0}))
         log = tmp_path / "ansible.log"
