@@ -25,6 +25,11 @@ except ImportError:
     HAS_KUBERNETES_CORE = False
 
 try:
+    import yaml
+except ImportError:  # PyYAML comes with ansible-core; without it the kubernetes client reports a bad kubeconfig itself
+    yaml = None
+
+try:
     from kubernetes.client.exceptions import ApiException
     from urllib3.exceptions import HTTPError as Urllib3Error
     from urllib3.exceptions import SSLError
@@ -119,6 +124,35 @@ def _setup_problem(exc, attempts):
     return exc
 
 
+def kubeconfig_problem(kubeconfig):
+    """What is wrong with a kubeconfig path or mapping before the kubernetes client sees it, or None.
+
+    The client would only say "Invalid kube-config file. No configuration found." for a missing file, and fail
+    with "'str' object does not support item assignment" for a file that is YAML but not a mapping.
+    """
+    given = "the kubeconfig given (kubeconfig, or K8S_AUTH_KUBECONFIG)"
+    if isinstance(kubeconfig, dict):
+        content, where = kubeconfig, given
+    elif isinstance(kubeconfig, str) and kubeconfig:
+        path = os.path.expanduser(kubeconfig)
+        if not os.path.exists(path):
+            return "the kubeconfig file given (kubeconfig, or K8S_AUTH_KUBECONFIG) does not exist"
+        if yaml is None or not os.path.isfile(path):
+            return None
+        try:
+            with open(path, encoding="utf-8") as handle:
+                content = yaml.safe_load(handle)
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+            return "the kubeconfig file %s cannot be read as YAML: %s" % (kubeconfig, str(exc).splitlines()[0])
+        where = "the kubeconfig file %s" % kubeconfig
+    else:
+        return None
+    if not isinstance(content, dict):
+        return ("%s is not a kubeconfig: it holds %s, not a mapping with clusters, contexts and users"
+                % (where, "nothing" if content is None else "a %s" % type(content).__name__))
+    return None
+
+
 def _request_error(verb, path, exc, attempts):
     """The ApiError (Conflict for a 409) a failed request ends in, in the API server's words."""
     if isinstance(exc, ApiException):
@@ -149,10 +183,9 @@ class CalicoClient(object):
             module.fail_json(msg="This module needs the kubernetes.core collection (>=5.0.0): "
                                  "ansible-galaxy collection install kubernetes.core")
         module.requires("kubernetes", "24.2.0")
-        kubeconfig = module.params.get("kubeconfig") or os.environ.get("K8S_AUTH_KUBECONFIG")
-        if isinstance(kubeconfig, str) and kubeconfig and not os.path.exists(os.path.expanduser(kubeconfig)):
-            # The kubernetes client would only say "Invalid kube-config file. No configuration found."
-            module.fail_json(msg="Could not configure the Kubernetes API client: the kubeconfig file given (kubeconfig, or K8S_AUTH_KUBECONFIG) does not exist")
+        problem = kubeconfig_problem(module.params.get("kubeconfig") or os.environ.get("K8S_AUTH_KUBECONFIG"))
+        if problem:
+            module.fail_json(msg="Could not configure the Kubernetes API client: %s" % problem)
         delay = BACKOFF_START
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:

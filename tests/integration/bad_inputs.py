@@ -372,6 +372,12 @@ def not_a_kubeconfig(api, ctx):
     ctx.args["kubeconfig"] = str(path)
 
 
+def not_yaml_kubeconfig(api, ctx):
+    path = ctx.tmp_path / "kubeconfig"
+    path.write_text("apiVersion: v1\nclusters: [unclosed\n")
+    ctx.args["kubeconfig"] = str(path)
+
+
 AUTH_ROWS = [
     Row(AUTH, "host-not-a-url", auth(HEP, HEP_ARGS, host="not a url"), None,
         ["Could not configure the Kubernetes API client", "not a url"]),
@@ -384,7 +390,9 @@ AUTH_ROWS = [
     Row(AUTH, "kubeconfig-variable-missing-file", auth(HEP, HEP_ARGS, dict(NO_ENV_AUTH, K8S_AUTH_KUBECONFIG="/nonexistent/kc")), None,
         ["the kubeconfig file given", "does not exist"]),
     Row(AUTH, "kubeconfig-not-a-kubeconfig", auth(INFO, INFO_ARGS, NO_ENV_AUTH), not_a_kubeconfig,
-        ["Could not configure the Kubernetes API client"]),
+        ["Could not configure the Kubernetes API client", "is not a kubeconfig", "holds a str"]),
+    Row(AUTH, "kubeconfig-not-yaml", auth(HEP, HEP_ARGS, NO_ENV_AUTH), not_yaml_kubeconfig,
+        ["Could not configure the Kubernetes API client", "cannot be read as YAML"]),
     Row(AUTH, "unknown-context", auth(EXPOSURE, EXPOSURE_ARGS, NO_ENV_AUTH, context="production"), emulator_kubeconfig,
         ["Could not configure the Kubernetes API client", "production"]),
     Row(AUTH, "no-credentials-at-all", auth(INFO, INFO_ARGS, NO_ENV_AUTH), None,
@@ -519,6 +527,8 @@ INVENTORY_ROWS = [
     Row(INVENTORY, "interface-wildcard", hosts(h1=dict(clusterip_exposure_interfaces=["*"])), None, ["interface * does not exist on h1"]),
     Row(INVENTORY, "interfaces-a-mapping", hosts(h1=dict(clusterip_exposure_interfaces={"lo": True})), None,
         ["clusterip_exposure_interfaces", "cannot be converted to a list"]),
+    Row(INVENTORY, "no-host-matches-the-pattern", role(clusterip_exposure_hosts="edge"), None,
+        ["No inventory host matches 'edge'", "set clusterip_exposure_hosts", "Nothing was written"]),
     Row(INVENTORY, "host-unreachable", hosts(h2=dict(ansible_connection="ssh", ansible_host="127.0.0.1", ansible_port=9)), None,
         ["Hosts h2 could not be reached", "every node must be known before anything is written", "Nothing was written"]),
 ]

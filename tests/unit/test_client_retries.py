@@ -98,3 +98,30 @@ def test_missing_calico_api_names_the_api_server():
     with pytest.raises(_client.ApiError) as failure:
         client.require_calico_api([HOSTENDPOINTS])
     assert "does not serve hostendpoints" in str(failure.value)
+
+
+# -- kubeconfig checks before the kubernetes client sees it (it would fail with a TypeError on some of these) --
+
+@pytest.mark.parametrize("content, expected", [
+    ("just some text\n", "holds a str, not a mapping"),
+    ("- a\n- list\n", "holds a list, not a mapping"),
+    ("", "holds nothing"),
+    ("clusters: [unclosed\n", "cannot be read as YAML"),
+])
+def test_a_file_that_is_not_a_kubeconfig_is_named_with_what_it_holds(tmp_path, content, expected):
+    path = tmp_path / "kubeconfig"
+    path.write_text(content)
+    problem = _client.kubeconfig_problem(str(path))
+    assert expected in problem and str(path) in problem
+
+
+def test_a_missing_kubeconfig_file_is_reported_and_a_real_one_passes(tmp_path):
+    assert "does not exist" in _client.kubeconfig_problem(str(tmp_path / "absent"))
+    path = tmp_path / "kubeconfig"
+    path.write_text("apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n")
+    assert _client.kubeconfig_problem(str(path)) is None
+    assert _client.kubeconfig_problem(None) is None
+
+
+def test_a_kubeconfig_given_as_a_mapping_is_left_to_the_client():
+    assert _client.kubeconfig_problem({"apiVersion": "v1", "clusters": []}) is None
