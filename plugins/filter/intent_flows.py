@@ -13,7 +13,9 @@ def intent_flows_filter(exposures, nodes, other_cluster_ips=None, api_server_por
     others += unexposed_addresses(service_ranges or [], exposures)
     interfaces = {}
     for hep in hostendpoints or []:
-        interfaces.setdefault(hep["node"], hep["interface_name"])
+        # A '*' HostEndpoint governs whichever interface the traffic uses: the flows keep their default interface.
+        if hep["interface_name"] != "*":
+            interfaces.setdefault(hep["node"], hep["interface_name"])
     return intent_flows(exposures, nodes, others, int(api_server_port), interfaces, int(nodes_per_service or 0))
 
 

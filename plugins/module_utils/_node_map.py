@@ -10,6 +10,7 @@ clusterip_exposure role, on the controller.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Mapping
 
@@ -21,6 +22,10 @@ try:
     HAS_JMESPATH = True
 except ImportError:
     HAS_JMESPATH = False
+
+
+# A HostEndpoint on every interface of the node (SPEC 1.3): lo, tunnels and the host side of pod veths included.
+ALL_INTERFACES = "*"
 
 
 def _facts_key(interface):
@@ -76,6 +81,11 @@ def choose_interfaces(host, facts, explicit, query):
             return None, None, ("%s has no default route, so its traffic interface is unknown: set clusterip_exposure_interfaces "
                                 "or clusterip_exposure_interface_query for it" % host)
         names, how = [default], "default route"
+    if ALL_INTERFACES in names:
+        if len(names) > 1:
+            return None, None, ("%s: interface '*' already covers every interface of the host; list it alone, or name the "
+                                "interfaces instead" % host)
+        return names, how, None
     existing = list(facts.get("ansible_interfaces") or [])
     missing = [n for n in names if n not in existing]
     if missing:
@@ -106,7 +116,20 @@ def map_host_to_node(host, facts, explicit_node, nodes):
 
 
 def hostendpoint_name(node, interface):
+    if interface == ALL_INTERFACES:
+        # Sorts before kube-controllers' "<node>-auto-hep": of two '*' HostEndpoints on a node Felix uses the first by name.
+        return "%s-all-interfaces" % node
     return ("%s-%s" % (node, interface)).lower().replace("_", "-")
+
+
+def all_interface_addresses(facts):
+    """Every address of the host that traffic can be sent to: no loopback, no link-local (what a '*' HostEndpoint expects)."""
+    result = []
+    for ip in host_addresses(facts):
+        address = ipaddress.ip_address(ip)
+        if not (address.is_loopback or address.is_link_local) and ip not in result:
+            result.append(ip)
+    return result
 
 
 def node_hostendpoints(hosts, nodes, labels=None):
@@ -138,10 +161,10 @@ def node_hostendpoints(hosts, nodes, labels=None):
         tunnels = [v.canonical_ip(a) for a in node.get("tunnel_addresses") or []]
         for interface in interfaces:
             problem = v.check_interface_name(interface)
-            if problem or interface == "*":
-                errors.append("%s: interface %s: %s" % (name, interface, problem or "use a named interface"))
+            if problem:
+                errors.append("%s: interface %s: %s" % (name, interface, problem))
                 continue
-            ips = interface_addresses(facts, interface)
+            ips = all_interface_addresses(facts) if interface == ALL_INTERFACES else interface_addresses(facts, interface)
             if not ips:
                 errors.append("%s: interface %s has no address, so no rule could match its traffic" % (name, interface))
                 continue

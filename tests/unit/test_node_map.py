@@ -87,3 +87,26 @@ def test_a_host_sharing_addresses_with_two_nodes_is_ambiguous():
     data["ansible_all_ipv4_addresses"].append("10.99.0.12")
     errors = node_hostendpoints([host("n", data)], NODES)["errors"]
     assert errors == ["n shares addresses with several nodes (node-1, node-2): set clusterip_exposure_node_name for it"]
+
+
+def test_all_interfaces_gives_one_wildcard_hostendpoint_with_every_routable_address():
+    data = facts("n1", "10.99.0.11", v6="fd00::11", extra_interfaces=("eth1",))
+    data["ansible_all_ipv4_addresses"] += ["172.16.0.1", "127.0.0.1"]
+    data["ansible_all_ipv6_addresses"] += ["fe80::1", "::1"]
+    result = node_hostendpoints([host("n1", data, interfaces=["*"])], NODES, {"k8s-role": "node"})
+    assert result["errors"] == []
+    # Named after the node so that it sorts before kube-controllers' "<node>-auto-hep" (Felix picks the first '*').
+    assert result["items"] == [dict(name="node-1-all-interfaces", node="node-1", interface_name="*",
+                                    expected_ips=["10.99.0.11", "172.16.0.1", "fd00::11", "192.168.1.0"], labels={"k8s-role": "node"})]
+    assert result["items"][0]["name"] < "node-1-auto-hep"
+    assert result["mapping"][0]["interfaces"] == ["*"]
+
+
+def test_all_interfaces_listed_with_named_ones_is_refused():
+    errors = node_hostendpoints([host("n1", facts("n1", "10.99.0.11"), interfaces=["*", "eth0"])], NODES)["errors"]
+    assert errors == ["n1: interface '*' already covers every interface of the host; list it alone, or name the interfaces instead"]
+
+
+def test_all_interfaces_also_comes_from_a_query():
+    result = node_hostendpoints([host("n1", facts("n1", "10.99.0.11"), interface_query="'*'")], NODES)
+    assert [i["interface_name"] for i in result["items"]] == ["*"]
