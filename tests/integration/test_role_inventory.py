@@ -6,6 +6,8 @@ import json
 import os
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -124,3 +126,43 @@ def test_a_full_run_then_a_second_run_changes_nothing(world, admin, tmp_path):
     assert second.returncode == 0, second.stdout[-3000:]
     assert "changed=0" in second.stdout and "changed=1" not in second.stdout
     assert writes(admin) == []
+
+
+def test_a_hostendpoint_changed_behind_the_runs_back_fails_verification(world, admin, tmp_path):
+    """Another writer edits a HostEndpoint while verify reads it back: the run must fail and name it."""
+    setup = expose(world, tmp_path, {"clusterip_exposure_services": SERVICES})
+    assert setup.returncode == 0, setup.stdout[-3000:]
+    admin.clear_requests()
+    reference = expose(world, tmp_path, {"clusterip_exposure_services": SERVICES})
+    assert reference.returncode == 0, reference.stdout[-3000:]
+    hep_reads = [r for r in admin.requests() if r["method"] == "GET" and r["path"].endswith("/hostendpoints")]
+    # Verify's read-back is the last one calico_hostendpoint sends (the requests carry the module in their User-Agent).
+    verify_read = max(n for n, r in enumerate(hep_reads) if "(calico_hostendpoint)" in r["headers"].get("User-Agent", ""))
+    assert verify_read >= 1, "verify reads the HostEndpoints back after the run's own reads"
+    # Hold that read while another writer changes node-2's HostEndpoint.
+    admin.clear_requests()
+    admin.inject_fault("GET", r"/hostendpoints$", status=None, skip=verify_read, hold=4)
+    edited = [h for h in admin.objects(kind="HostEndpoint", api_version="projectcalico.org/v3") if h["metadata"]["name"] == "node-2-eth0"][0]
+    edited["spec"]["expectedIPs"] = ["10.200.20.250"]
+
+    def edit_when_verify_reads():
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:
+            reads = [r for r in admin.requests() if r["method"] == "GET" and r["path"].endswith("/hostendpoints")]
+            if len(reads) == verify_read + 1:
+                admin.seed([edited])
+                return
+            time.sleep(0.2)
+
+    editor = threading.Thread(target=edit_when_verify_reads)
+    editor.start()
+    try:
+        run = expose(world, tmp_path, {"clusterip_exposure_services": SERVICES})
+    finally:
+        editor.join()
+        admin.clear_faults()
+    assert run.returncode != 0, run.stdout[-3000:]
+    assert "HostEndpoints are not live as planned" in run.stdout and "different: node-2-eth0." in run.stdout, run.stdout[-3000:]
+    # The next run puts it back.
+    healed = expose(world, tmp_path, {"clusterip_exposure_services": SERVICES})
+    assert healed.returncode == 0 and "updated HostEndpoint/node-2-eth0" in healed.stdout, healed.stdout[-3000:]
