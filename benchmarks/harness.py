@@ -134,8 +134,8 @@ def loop_inputs(workdir, nodes, services):
 def render_policies(services, node_addresses):
     """The policies the collection renders for these Services, as a hand-written loop would need them.
 
-    The module's state=rendered knows no node addresses, so it leaves out the rules that trust the node
-    GlobalNetworkSet; the collection's renderer is called here with them, as the module does when it reads a cluster.
+    The same as the module's state=rendered with node_addresses, called directly so that preparing the loop's
+    input needs no Ansible run of its own.
     """
     from lab.cluster import SERVICE_CIDR_V4, SERVICE_CIDR_V6, POD_POOL_V4, OLD_POD_POOL_V4, POD_POOL_V6
 
