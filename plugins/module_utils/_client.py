@@ -130,13 +130,13 @@ def kubeconfig_problem(kubeconfig):
     The client would only say "Invalid kube-config file. No configuration found." for a missing file, and fail
     with "'str' object does not support item assignment" for a file that is YAML but not a mapping.
     """
-    given = "the kubeconfig given (kubeconfig, or K8S_AUTH_KUBECONFIG)"
+    source = "given (kubeconfig, or K8S_AUTH_KUBECONFIG)"
     if isinstance(kubeconfig, dict):
-        content, where = kubeconfig, given
+        content, where = kubeconfig, "the kubeconfig " + source
     elif isinstance(kubeconfig, str) and kubeconfig:
         path = os.path.expanduser(kubeconfig)
         if not os.path.exists(path):
-            return "the kubeconfig file given (kubeconfig, or K8S_AUTH_KUBECONFIG) does not exist"
+            return "the kubeconfig file %s does not exist" % source
         if yaml is None or not os.path.isfile(path):
             return None
         try:

@@ -7,15 +7,12 @@ SSH as soon as its HostEndpoints leave SSH unallowed, so the canary check and th
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from emulator.admin import AdminClient
+from integration.ansible_cli import run_playbook
 from lab import Lab
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -36,19 +33,15 @@ def world(tmp_path_factory):
         yield lab
 
 
-def expose(world, tmp_path, extra_vars):
-    vars_file = tmp_path / "vars.json"
-    vars_file.write_text(json.dumps(extra_vars))
-    cmd = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(world.inventory), "clusteredge.calico.expose",
-           "-e", "@%s" % vars_file]
-    return subprocess.run(cmd, env=dict(os.environ, **world.env()), capture_output=True, text=True, check=False, timeout=300,
-                          cwd=str(tmp_path))
+def expose(world, tmp_path):
+    env = dict(os.environ, **world.env())
+    return run_playbook(env, "clusteredge.calico.expose", extra_vars=ALL_INTERFACES, inventory=world.inventory, cwd=tmp_path)
 
 
 def test_every_node_gets_one_wildcard_hostendpoint_and_stays_reachable(world, tmp_path):
     admin = AdminClient(world.api_url())
-    first = expose(world, tmp_path, ALL_INTERFACES)
-    assert first.returncode == 0, first.stdout[-4000:]
+    first = expose(world, tmp_path)
+    assert first.rc == 0, first.stdout[-4000:]
     heps = dict((h["metadata"]["name"], h["spec"]) for h in admin.objects(kind="HostEndpoint", api_version="projectcalico.org/v3"))
     assert sorted(heps) == ["node-1-all-interfaces", "node-2-all-interfaces", "node-3-all-interfaces"]
     for name, spec in heps.items():
@@ -64,7 +57,7 @@ def test_every_node_gets_one_wildcard_hostendpoint_and_stays_reachable(world, tm
                 and "on HostEndpoint %s-all-interfaces" % node in decisions), decisions[-2000:]
     # The re-run needs a new SSH connection to every node through its '*' HostEndpoint: the stand-in would have cut it.
     admin.clear_requests()
-    second = expose(world, tmp_path, ALL_INTERFACES)
-    assert second.returncode == 0, second.stdout[-4000:]
+    second = expose(world, tmp_path)
+    assert second.rc == 0, second.stdout[-4000:]
     assert "changed=0" in second.stdout and "changed=1" not in second.stdout
     assert admin.writes() == []
