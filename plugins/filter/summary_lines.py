@@ -9,8 +9,8 @@ def _ports(ports):
     return ", ".join("%s/%s->%s" % (p.get("port"), p.get("protocol"), p.get("target_port")) for p in ports or [])
 
 
-def summary_lines(exposures, hostendpoints=None, changes=None):
-    """Lines a person reads at a glance: Services, node HostEndpoints, objects written."""
+def summary_lines(exposures, hostendpoints=None, changes=None, calico=None):
+    """Lines a person reads at a glance: Services, node HostEndpoints, objects written, and the Calico it ran against."""
     lines = ["Services (cluster IPs <- allowed sources : ports service->target):"]
     for exposure in exposures or []:
         lines.append("  %s/%s [%s] %s <- %s : %s" % (
@@ -28,6 +28,10 @@ def summary_lines(exposures, hostendpoints=None, changes=None):
     lines.append("Objects created: %d, updated: %d, deleted: %d" % tuple(len(merged[k]) for k in ("created", "updated", "deleted")))
     for key in ("created", "updated", "deleted"):
         lines.extend("  %s %s" % (key, name) for name in merged[key])
+    if calico:
+        lines.append("Calico %s (%s), projectcalico.org/v3 served by %s; %s" % (
+            calico.get("version") or "(version unknown)", calico.get("support") or "unknown", calico.get("serving"),
+            "policies in tier default" if calico.get("tiers") else "no tiers"))
     return lines
 
 

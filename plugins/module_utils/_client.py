@@ -37,7 +37,8 @@ except ImportError:
     # Reported at run time by the module (missing_required_lib); rendered needs neither.
     ApiException = Urllib3Error = SSLError = None
 
-from ansible_collections.clusteredge.calico.plugins.module_utils._resources import CALICO_API_VERSION
+from ansible_collections.clusteredge.calico.plugins.module_utils import _profile
+from ansible_collections.clusteredge.calico.plugins.module_utils._resources import CALICO_API_VERSION, CLUSTERINFORMATIONS
 
 TRANSIENT_STATUSES = (429, 500, 502, 503, 504)
 MAX_ATTEMPTS = 6
@@ -49,6 +50,16 @@ DRY_RUN = "All"
 USER_AGENT = "clusteredge.calico"
 FORBIDDEN_HINT = ("; the service account needs the permissions of the clusteredge-calico ClusterRole "
                   "(docs/rbac.md in the clusteredge.calico collection)")
+
+
+def forbidden_hint(message):
+    """What to grant: a tiered-RBAC denial names a tier, and needs the tier permissions as well as the plain ones."""
+    tier = _profile.CalicoProfile.tier_of_denial(message)
+    if tier is None:
+        return FORBIDDEN_HINT
+    return ("; Calico's tiered RBAC also needs get on tiers %r and the same verb on the tier.<resource> pseudo-resource "
+            "(tier.globalnetworkpolicies, tier.networkpolicies) with resourceNames [%s.*], as in the clusteredge-calico "
+            "ClusterRole (docs/rbac.md in the clusteredge.calico collection)" % (tier, tier))
 
 
 class ApiError(Exception):
@@ -158,7 +169,7 @@ def _request_error(verb, path, exc, attempts):
     if isinstance(exc, ApiException):
         message, reason = _status_message(exc)
         error = Conflict if exc.status == 409 else ApiError
-        hint = FORBIDDEN_HINT if exc.status == 403 else ""
+        hint = forbidden_hint(message) if _profile.CalicoProfile.is_forbidden(exc.status, reason) else ""
         return error("%s %s: %s %s%s" % (verb, path, exc.status, message, hint), status=exc.status or 0, reason=reason)
     if _is_tls_failure(exc):
         return ApiError("%s %s: %s" % (verb, path, _tls_problem(exc)))
@@ -175,6 +186,7 @@ class CalicoClient(object):
         self._warn = warn or (lambda msg: None)
         self.request_counts = {}
         self._dry_run_supported = True
+        self.profile = None  # set by require_calico_api
 
     @classmethod
     def from_module(cls, module):
@@ -225,7 +237,11 @@ class CalicoClient(object):
     # -- discovery ---------------------------------------------------------------------------
 
     def require_calico_api(self, resources):
-        """Fail clearly unless the Calico API server serves projectcalico.org/v3 with `resources`."""
+        """The CalicoProfile of the cluster; fails clearly unless projectcalico.org/v3 is served with `resources`.
+
+        One discovery request and one read of ClusterInformation `default` per module call, whatever the number
+        of objects: the version settles what discovery cannot (how policy names read back, support status).
+        """
         path = "/apis/" + CALICO_API_VERSION
         try:
             discovered = self.request("GET", path)
@@ -233,28 +249,43 @@ class CalicoClient(object):
             if exc.status != 404:
                 raise
             raise ApiError(
-                "The Kubernetes API does not serve %s (GET %s answered 404). This collection manages Calico "
-                "through the Calico API server (APIService v3.projectcalico.org), which the tigera operator "
-                "installs with an APIServer resource named 'default' and manifest installs must add. It never "
-                "writes the internal crd.projectcalico.org/v1 resources." % (CALICO_API_VERSION, path),
+                "The Kubernetes API does not serve %s (GET %s answered 404). %s It never writes the internal "
+                "crd.projectcalico.org/v1 resources." % (CALICO_API_VERSION, path, _profile.NOT_SERVED_HINT),
                 status=404,
             )
         served = set(r.get("name") for r in (discovered or {}).get("resources") or [])
         missing = [r.plural for r in resources if r.plural not in served]
         if missing:
-            raise ApiError("The Calico API server at %s does not serve %s; is it Calico 3.28 or newer?"
-                           % (path, ", ".join(missing)))
+            raise ApiError("%s at %s does not serve %s; %s"
+                           % (CALICO_API_VERSION, path, ", ".join(missing), _profile.MISSING_KINDS_HINT))
+        info = self.get_optional(CLUSTERINFORMATIONS, "default")
+        version = ((info or {}).get("spec") or {}).get("calicoVersion")
+        self.profile = _profile.CalicoProfile(served, version)
+        return self.profile
+
+    def get_optional(self, resource, name, namespace=None):
+        """An object that helps but is not required: None when it is missing or this identity may not read it."""
+        try:
+            return self.get(resource, name, namespace)
+        except ApiError as exc:
+            if _profile.CalicoProfile.is_forbidden(exc.status, exc.reason):
+                return None
+            raise
 
     # -- objects -----------------------------------------------------------------------------
+
+    def _read(self, resource, obj):
+        # Objects are handed on under the name they were created with, whatever the release reads them back as.
+        return self.profile.normalise_read(obj, resource.kind) if self.profile is not None and obj else obj
 
     def list(self, resource, namespace=None, label_selector=None):
         params = {"label_selector": label_selector} if label_selector else {}
         reply = self.request("GET", resource.collection_path(namespace), **params)
-        return list((reply or {}).get("items") or [])
+        return [self._read(resource, obj) for obj in (reply or {}).get("items") or []]
 
     def get(self, resource, name, namespace=None):
         try:
-            return self.request("GET", resource.object_path(name, namespace))
+            return self._read(resource, self.request("GET", resource.object_path(name, namespace)))
         except ApiError as exc:
             if exc.status == 404:
                 return None

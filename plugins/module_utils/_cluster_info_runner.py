@@ -37,12 +37,11 @@ def run_cluster_info():
     client = CalicoClient.from_module(module)
     try:
         try:
-            client.require_calico_api([r.HOSTENDPOINTS, r.GLOBALNETWORKPOLICIES, r.FELIXCONFIGURATIONS])
+            profile = client.require_calico_api([r.HOSTENDPOINTS, r.GLOBALNETWORKPOLICIES, r.FELIXCONFIGURATIONS])
         except ApiError as exc:
             if exc.status not in (0, 404) and "does not serve" not in str(exc):
                 raise
             module.exit_json(changed=False, calico_api_served=False, calico_api_message=str(exc), api_requests=client.request_counts)
-        cluster_info = client.get(r.CLUSTERINFORMATIONS, "default")
         felix = client.list(r.FELIXCONFIGURATIONS)
         kcc = client.get(r.KUBECONTROLLERSCONFIGURATIONS, "default")
         hostendpoints = client.list(r.HOSTENDPOINTS)
@@ -50,11 +49,12 @@ def run_cluster_info():
         port = _api_server_port(client, module.params.get("api_server_port"))
     except ApiError as exc:
         module.fail_json(msg=str(exc), api_status=exc.status, api_requests=client.request_counts)
-    failsafes = info.effective_failsafes(felix, [n["metadata"]["name"] for n in nodes])
+    failsafes = info.effective_failsafes(felix, nodes)
     module.exit_json(
         changed=False,
         calico_api_served=True,
-        calico_version=((cluster_info or {}).get("spec") or {}).get("calicoVersion"),
+        calico_version=profile.reported_version,
+        calico=dict(profile.describe(), version_problem=profile.version_problem()),
         failsafes=dict(inbound=failsafes["inbound"][0], inbound_source=failsafes["inbound"][1],
                        outbound=failsafes["outbound"][0], outbound_source=failsafes["outbound"][1],
                        per_node=dict((node, dict(inbound=cfg["inbound"][0], inbound_source=cfg["inbound"][1],

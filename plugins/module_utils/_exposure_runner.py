@@ -15,10 +15,10 @@ from ansible_collections.clusteredge.calico.plugins.module_utils import _cluster
 from ansible_collections.clusteredge.calico.plugins.module_utils import _exposure as x
 from ansible_collections.clusteredge.calico.plugins.module_utils import _resources as r
 from ansible_collections.clusteredge.calico.plugins.module_utils import _state
+from ansible_collections.clusteredge.calico.plugins.module_utils._applier import ApplyFailed, Step, apply_plan
 from ansible_collections.clusteredge.calico.plugins.module_utils._client import ApiError, CalicoClient
 from ansible_collections.clusteredge.calico.plugins.module_utils._manifests import RenderedAdapter
 from ansible_collections.clusteredge.calico.plugins.module_utils._runner import (
-    apply_change,
     common_input_errors,
     fail_unapplicable,
     summarise_errors,
@@ -26,9 +26,6 @@ from ansible_collections.clusteredge.calico.plugins.module_utils._runner import 
 from ansible_collections.clusteredge.calico.plugins.module_utils._selector import SelectorError, parse as parse_selector
 from ansible_collections.clusteredge.calico.plugins.module_utils._validation import canonical_ip
 
-GNP_ADAPTER = RenderedAdapter(r.GLOBALNETWORKPOLICIES)
-NP_ADAPTER = RenderedAdapter(r.NETWORKPOLICIES)
-GNS_ADAPTER = RenderedAdapter(r.GLOBALNETWORKSETS)
 
 MODULE_OPTIONS = dict(
     node_selector=dict(type="str"),
@@ -51,8 +48,8 @@ class Reads(object):
     """Everything read from the cluster, each kind with one request."""
 
     def __init__(self, client, params):
-        client.require_calico_api([r.HOSTENDPOINTS, r.GLOBALNETWORKPOLICIES, r.NETWORKPOLICIES, r.GLOBALNETWORKSETS, r.IPPOOLS,
-                                   r.BGPCONFIGURATIONS, r.FELIXCONFIGURATIONS])
+        self.profile = client.require_calico_api([r.HOSTENDPOINTS, r.GLOBALNETWORKPOLICIES, r.NETWORKPOLICIES,
+                                                  r.GLOBALNETWORKSETS, r.IPPOOLS, r.BGPCONFIGURATIONS, r.FELIXCONFIGURATIONS])
         self.namespace_objects = client.list(r.NAMESPACES)
         self.namespaces = set(o["metadata"]["name"] for o in self.namespace_objects)
         self.services = dict((_state.object_key(o), o) for o in client.list(r.SERVICES))
@@ -142,8 +139,8 @@ def _write_order(adapter, change, prefix):
     policies; a policy that gains rules is written before one that loses them.
     """
     name = change.key.rsplit("/", 1)[-1]
-    is_deny = adapter is GNP_ADAPTER and name == "%s-deny-service-ranges" % prefix
-    kind_rank = {GNS_ADAPTER.kind: 0, NP_ADAPTER.kind: 1, GNP_ADAPTER.kind: 2}[adapter.kind]
+    is_deny = adapter.kind == r.GLOBALNETWORKPOLICIES.kind and name == "%s-deny-service-ranges" % prefix
+    kind_rank = {r.GLOBALNETWORKSETS.kind: 0, r.NETWORKPOLICIES.kind: 1, r.GLOBALNETWORKPOLICIES.kind: 2}[adapter.kind]
     if change.action != "delete":
         shrinking = change.action == "update" and _rule_count(change.desired) < _rule_count(change.live)
         return (1 if is_deny else 0, kind_rank, 1 if shrinking else 0)
@@ -156,7 +153,7 @@ def _rule_count(obj):
 
 def failsafe_ports(reads):
     """(protocol, port) -> where it comes from, for every inbound failsafe on any node (a port open on one node is enough)."""
-    failsafes = _cluster_info.effective_failsafes(reads.felix_configs, [n["metadata"]["name"] for n in reads.nodes])
+    failsafes = _cluster_info.effective_failsafes(reads.felix_configs, reads.nodes)
     ports = {}
     for entries, origin in [failsafes["inbound"]] + [cfg["inbound"] for cfg in failsafes["per_node"].values()]:
         for entry in entries:
@@ -279,17 +276,24 @@ def run_exposure_module(module):
 
     gnps, nps = x.render(exposures, records, ctx, live_gnps=[o for o in reads.gnps if _owned_component(o, owner)])
     gnss = x.node_network_sets(ctx, exposures)
+    # As the server reads them back (with tiers: spec.tier and its label): no write, no diff for what it fills in.
+    profile = reads.profile
+    gnps = [profile.complete(o) for o in gnps]
+    nps = [profile.complete(o) for o in nps]
+    gnp_adapter = RenderedAdapter(r.GLOBALNETWORKPOLICIES, profile)
+    np_adapter = RenderedAdapter(r.NETWORKPOLICIES, profile)
+    gns_adapter = RenderedAdapter(r.GLOBALNETWORKSETS, profile)
     live_gnps = _in_scope(reads.gnps, gnps, owner)
     live_nps = _in_scope(reads.nps, nps, owner)
     live_gnss = _in_scope(reads.network_sets, gnss, owner)
     try:
-        plans = [(GNP_ADAPTER, c) for c in _state.plan(GNP_ADAPTER, "overridden", gnps, live_gnps, owner, params["adopt"])]
-        plans += [(NP_ADAPTER, c) for c in _state.plan(NP_ADAPTER, "overridden", nps, live_nps, owner, params["adopt"])]
-        plans += [(GNS_ADAPTER, c) for c in _state.plan(GNS_ADAPTER, "overridden", gnss, live_gnss, owner, params["adopt"])]
+        plans = [(gnp_adapter, c) for c in _state.plan(gnp_adapter, "overridden", gnps, live_gnps, owner, params["adopt"])]
+        plans += [(np_adapter, c) for c in _state.plan(np_adapter, "overridden", nps, live_nps, owner, params["adopt"])]
+        plans += [(gns_adapter, c) for c in _state.plan(gns_adapter, "overridden", gnss, live_gnss, owner, params["adopt"])]
     except _state.PlanError as exc:
         errors.extend(exc.errors)
         plans = []
-    if any(a is GNP_ADAPTER and c.action == "delete" and x.is_host_traffic_policy(c.live, params["name_prefix"]) for a, c in plans):
+    if any(a is gnp_adapter and c.action == "delete" and x.is_host_traffic_policy(c.live, params["name_prefix"]) for a, c in plans):
         selector = parse_selector(params["node_selector"])  # validated before any request
         still = sorted(h["metadata"]["name"] for h in reads.hostendpoints if selector.matches(_state.labels_of(h)))
         if still:
@@ -303,17 +307,13 @@ def run_exposure_module(module):
 
     plans.sort(key=lambda pair: _write_order(pair[0], pair[1], params["name_prefix"]))
     patches = _service_annotation_patches(exposures, current, reads, owner, params["remove_pins"])
-    done = dict(created=[], updated=[], deleted=[])
     total = len(plans) + len(patches)
-    for adapter, change in plans:
-        label = "%s/%s" % (adapter.kind, change.key)
-        try:
-            apply_change(client, adapter, "overridden", change, owner)
-        except ApiError as exc:
-            _fail(module, "%s %s failed after %d of %d changes were applied: %s"
-                  % (change.action.capitalize(), label, sum(len(n) for n in done.values()), total, exc),
-                  changed=any(done.values()), changes=done, api_status=exc.status, api_requests=client.request_counts)
-        done[{"create": "created", "update": "updated", "delete": "deleted"}[change.action]].append(label)
+    steps = [Step(adapter, "overridden", change, "%s/%s" % (adapter.kind, change.key)) for adapter, change in plans]
+    try:
+        done, _results = apply_plan(client, steps, owner, params["adopt"], total=total)
+    except ApplyFailed as exc:
+        _fail(module, str(exc), changed=exc.applied > 0, changes=exc.done, api_status=exc.status,
+              api_requests=client.request_counts)
     for key, service, patch in patches:
         try:
             client.merge_patch(r.SERVICES, service["metadata"]["name"], patch, namespace=service["metadata"]["namespace"])
@@ -347,7 +347,7 @@ def run_exposure_module(module):
         desired_by_label = dict(("%s/%s" % (o["kind"], _state.object_key(o)), o) for o in gnps + nps + gnss)
         touched = [("%s/%s" % (a.kind, c.key)) for a, c in plans]
         result["diff"] = dict(
-            before=dict((k, GNP_ADAPTER.view(live_by_label[k])) for k in touched if k in live_by_label),
-            after=dict((k, GNP_ADAPTER.view(desired_by_label[k])) for k in touched if k in desired_by_label),
+            before=dict((k, gnp_adapter.view(live_by_label[k])) for k in touched if k in live_by_label),
+            after=dict((k, gnp_adapter.view(desired_by_label[k])) for k in touched if k in desired_by_label),
         )
     module.exit_json(**result)

@@ -2,7 +2,7 @@
 # Copyright (c) 2026, clusteredge platform engineering
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""Decide one flow the way Calico 3.28 (iptables dataplane) with kube-proxy (iptables mode) would.
+"""Decide one flow the way Calico's Felix (iptables dataplane) with kube-proxy (iptables mode) would.
 
 Private to this collection: no stability promise. Pure: no I/O, inputs are the plain dicts the
 Kubernetes and Calico APIs return. Every verdict carries its path: one Stage per step of the packet
@@ -10,6 +10,13 @@ walk in SPEC §5.4 (HostEndpoint choice, untracked, failsafes, pre-DNAT, kube-pr
 forward policy, the backend pod's own policy), naming the policy and rule that decided, or the default.
 Traffic a node's own processes send (`Flow.source_is_host`) takes the egress walk of SPEC §5.2/§5.3:
 untracked egress, outbound failsafes, normal egress policy and profiles, then the receiving end.
+
+Tiers (SPEC-3.29-3.32 §4.3): when the world carries Tier objects, every chain runs tier by tier, skipping
+tiers with no applicable policy; a Pass moves on to the next tier, and the end of a tier drops in normal,
+forward and workload chains unless the tier's defaultAction is Pass (never in pre-DNAT or untracked
+chains). Without Tier objects every policy sits in one implicit tier "default" that drops at its end.
+A Stage that names a policy outside the "default" tier names its tier too. Staged policy kinds are never
+enforced (SPEC-3.29-3.32 §7) and are ignored if passed in.
 """
 
 from __future__ import annotations
@@ -23,6 +30,8 @@ from ansible_collections.clusteredge.calico.plugins.module_utils._cluster_info i
 from ansible_collections.clusteredge.calico.plugins.module_utils._exposure import cluster_ips_of, node_addresses
 
 DEFAULT_ALLOW_PROFILE = "projectcalico-default-allow"
+DEFAULT_TIER = "default"
+DEFAULT_TIER_ORDER = 1000000.0  # the built-in default tier's order (SPEC-3.29-3.32 §4.1)
 NS_LABEL = "projectcalico.org/namespace"
 SA_LABEL = "projectcalico.org/serviceaccount"
 PROTOCOLS = {"TCP": 6, "UDP": 17, "ICMP": 1, "ICMPV6": 58, "SCTP": 132, "UDPLITE": 136}
@@ -32,7 +41,11 @@ _parse = functools.lru_cache(maxsize=2048)(_selector.parse)
 
 @dataclass
 class World:
-    """Everything the evaluator reads; lists of API objects. Optional: pod/service CIDRs, Namespaces."""
+    """Everything the evaluator reads; lists of API objects. Optional: pod/service CIDRs, Namespaces, Tiers.
+
+    `tiers` are Tier objects as the API returns them; when there are none, every policy is in one implicit
+    tier "default" (order 1,000,000, defaultAction Deny) whatever its `spec.tier`.
+    """
     hostendpoints: list = field(default_factory=list)
     global_policies: list = field(default_factory=list)
     network_policies: list = field(default_factory=list)
@@ -46,6 +59,7 @@ class World:
     namespaces: list = field(default_factory=list)
     pod_cidrs: list = field(default_factory=list)
     service_cidrs: list = field(default_factory=list)
+    tiers: list = field(default_factory=list)
     # Built on the first evaluation and reused by every later one: treat a World as read-only once evaluated.
     index: object = field(default=None, repr=False, compare=False)
 
@@ -72,6 +86,7 @@ class Stage:
     policy: str = None
     rule_index: int = None
     reason: str = ""
+    tier: str = None  # the tier of `policy` (or of an end-of-tier drop) when it is not "default"
 
 
 @dataclass
@@ -121,17 +136,48 @@ class _Endpoint:
         return "%s %s" % (self.kind, "%s/%s" % (self.namespace, self.name) if self.namespace else self.name)
 
 
+@dataclass(frozen=True)
+class _Tier:
+    """A tier as Felix orders it: existing tiers first, by order (none after every number), then by name
+    (SPEC-3.29-3.32 §4.2, §4.3; felix/calc/policy_sorter.go TierLess). A tier named by a policy but with no
+    Tier object is still evaluated, after every existing tier, and drops at its end."""
+    name: str
+    order: float = None
+    action: str = "Deny"  # Deny | Pass: anything but Pass is Deny (tierprocessor.go)
+    exists: bool = True
+
+    @property
+    def sort_key(self):
+        return (not self.exists, self.order is None, self.order or 0.0, self.name)
+
+
+def _foreign(tier):
+    """The tier name a Stage carries: None for the default tier, which texts leave unnamed."""
+    return None if tier == DEFAULT_TIER else tier
+
+
+def _tier_prefix(tier):
+    return "" if tier == DEFAULT_TIER else "tier %s: " % tier
+
+
 @dataclass
 class _Policy:
     kind: str
     name: str
     namespace: str
     spec: dict
+    tier: str = DEFAULT_TIER
 
     @property
     def key(self):
-        """Felix's internal name: ties on order are broken by it (SPEC §5.1, §13.7)."""
-        stored = self.name if self.name.split(".")[0] in ("default", "knp", "ossg") and "." in self.name else "default." + self.name
+        """Felix's internal name: ties on order are broken by it (SPEC §5.1, §13.7); `<tier>.<name>` outside the
+        default tier (SPEC-3.29-3.32 §3.2, §4.3)."""
+        if self.tier != DEFAULT_TIER:
+            stored = self.name if self.name.startswith(self.tier + ".") else "%s.%s" % (self.tier, self.name)
+        elif self.name.split(".")[0] in ("default", "knp", "ossg") and "." in self.name:
+            stored = self.name
+        else:
+            stored = "default." + self.name
         return "%s/%s" % (self.namespace, stored) if self.kind == "NetworkPolicy" else stored
 
     @property
@@ -153,6 +199,10 @@ class _Policy:
 
     def title(self):
         return "%s %s" % (self.kind, "%s/%s" % (self.namespace, self.name) if self.kind == "NetworkPolicy" else self.name)
+
+    def label(self):
+        """The title as stage texts show it: prefixed with its tier outside the default tier."""
+        return _tier_prefix(self.tier) + self.title()
 
 
 @functools.lru_cache(maxsize=65536)
@@ -186,6 +236,40 @@ def _sort_key(policy):
     return (policy.order is None, policy.order or 0.0, policy.key)
 
 
+def _enforced(objects):
+    """Staged kinds are never enforced (SPEC-3.29-3.32 §7): objects whose kind starts with Staged are ignored."""
+    return [o for o in objects or [] if not str(o.get("kind") or "").startswith("Staged")]
+
+
+def _tier_of(obj):
+    spec = obj.get("spec") or {}
+    order = spec.get("order")
+    return _Tier(obj["metadata"]["name"], None if order is None or order == "" else float(order),
+                 "Pass" if spec.get("defaultAction") == "Pass" else "Deny")
+
+
+def _policy_tiers(world, policies):
+    """Group the policies per tier, tiers in evaluation order and policies sorted within each (SPEC-3.29-3.32 §4.3).
+
+    No Tier objects: one implicit default tier holds every policy (one tier, drop at its end, SPEC §5.1)."""
+    if not world.tiers:
+        for policy in policies:
+            policy.tier = DEFAULT_TIER
+        tiers = {DEFAULT_TIER: _Tier(DEFAULT_TIER, DEFAULT_TIER_ORDER)}
+    else:
+        tiers = dict((t.name, t) for t in (_tier_of(obj) for obj in world.tiers if (obj.get("metadata") or {}).get("name")))
+        tiers.setdefault(DEFAULT_TIER, _Tier(DEFAULT_TIER, DEFAULT_TIER_ORDER))  # built in: it always exists
+        for policy in policies:
+            policy.tier = policy.spec.get("tier") or DEFAULT_TIER
+            if policy.tier not in tiers:
+                tiers[policy.tier] = _Tier(policy.tier, exists=False)
+    members = {}
+    for policy in policies:
+        members.setdefault(policy.tier, []).append(policy)
+    return [(tier, sorted(members[tier.name], key=_sort_key))
+            for tier in sorted(tiers.values(), key=lambda t: t.sort_key) if tier.name in members]
+
+
 class _Index:
     """The world as Felix's calculation graph sees it: endpoints, policies, node addresses, failsafes."""
 
@@ -198,14 +282,16 @@ class _Index:
         self.sets = [_Endpoint("GlobalNetworkSet", p["metadata"]["name"], (p.get("metadata") or {}).get("labels") or {},
                                nets=[_net(n) for n in (p.get("spec") or {}).get("nets") or []]) for p in world.global_network_sets or []]
         self.endpoints = self.heps + self.pods + self.sets
-        self.policies = [_Policy("GlobalNetworkPolicy", p["metadata"]["name"], None, p.get("spec") or {}) for p in world.global_policies or []]
-        self.policies += [_Policy("NetworkPolicy", p["metadata"]["name"], p["metadata"].get("namespace") or "default", p.get("spec") or {})
-                          for p in world.network_policies or []]
+        policies = [_Policy("GlobalNetworkPolicy", p["metadata"]["name"], None, p.get("spec") or {}) for p in _enforced(world.global_policies)]
+        policies += [_Policy("NetworkPolicy", p["metadata"]["name"], p["metadata"].get("namespace") or "default", p.get("spec") or {})
+                     for p in _enforced(world.network_policies)]
+        self.tiers = _policy_tiers(world, policies)  # [(tier, sorted policies)] in evaluation order, built once
+        self.policies = [p for _tier, members in self.tiers for p in members]
         self.nodes = dict((n["metadata"]["name"], n) for n in world.nodes or [])
         self.node_ips = dict((name, [_ip(a) for a in node_addresses(n)]) for name, n in self.nodes.items())
-        self.failsafes = effective_failsafes(world.felix_configs or [], list(self.nodes))
+        self.failsafes = effective_failsafes(world.felix_configs or [], list(self.nodes.values()))
         self.pod_cidrs = [_net(c) for c in world.pod_cidrs or []]
-        self.applicable = {}  # (endpoint id, direction, flavour) -> sorted policies; the selector work is done once
+        self.applicable = {}  # (endpoint id, direction, flavour) -> [(tier, sorted policies)]; the selector work is done once
         self._pod_by_ip = self._node_by_ip = None
         self._owners = {}
 
@@ -292,7 +378,8 @@ def _policy_selects(policy, endpoint, index):
 
 
 def applicable(index, endpoint, direction, flavour):
-    """Sorted policies of one flavour (untracked, prednat, normal, forward, workload) that apply (SPEC §5.1, §5.2)."""
+    """The policies of one flavour (untracked, prednat, normal, forward, workload) that apply, as [(tier, sorted
+    policies)] in tier order, holding only tiers with at least one of them (SPEC §5.1, §5.2; SPEC-3.29-3.32 §4.3)."""
     key = (id(endpoint), direction, flavour)
     if key not in index.applicable:
         # The endpoint is kept with its entry, so its id cannot be reused by another object while cached.
@@ -300,21 +387,25 @@ def applicable(index, endpoint, direction, flavour):
     return index.applicable[key][1]
 
 
+def _applies(policy, index, endpoint, direction, flavour):
+    if direction not in policy.types or not _policy_selects(policy, endpoint, index):
+        return False
+    untracked, prednat = policy.flag("doNotTrack"), policy.flag("preDNAT")
+    if endpoint.kind == "HostEndpoint" and policy.kind == "NetworkPolicy":
+        return False
+    return {"untracked": untracked, "prednat": prednat and direction == "Ingress",
+            "normal": not untracked and not prednat,
+            "forward": not untracked and not prednat and policy.flag("applyOnForward"),
+            "workload": not untracked and not prednat}[flavour]
+
+
 def _applicable(index, endpoint, direction, flavour):
-    chosen = []
-    for policy in index.policies:
-        if direction not in policy.types or not _policy_selects(policy, endpoint, index):
-            continue
-        untracked, prednat = policy.flag("doNotTrack"), policy.flag("preDNAT")
-        if endpoint.kind == "HostEndpoint" and policy.kind == "NetworkPolicy":
-            continue
-        wanted = {"untracked": untracked, "prednat": prednat and direction == "Ingress",
-                  "normal": not untracked and not prednat,
-                  "forward": not untracked and not prednat and policy.flag("applyOnForward"),
-                  "workload": not untracked and not prednat}[flavour]
-        if wanted:
-            chosen.append(policy)
-    return sorted(chosen, key=_sort_key)
+    groups = []
+    for tier, policies in index.tiers:  # already in tier order, sorted within each tier
+        chosen = [p for p in policies if _applies(p, index, endpoint, direction, flavour)]
+        if chosen:
+            groups.append((tier, chosen))
+    return groups
 
 
 def _entity_selects(entity, endpoint, policy, index):
@@ -424,9 +515,9 @@ def rule_matches(rule, packet, policy, index):
 
 
 def run_policies(policies, direction, packet, index):
-    """First matching Allow/Deny ends, Log continues, Pass jumps to profiles (SPEC §3.1, §5.1).
+    """First matching Allow/Deny ends, Log continues, Pass leaves the tier (SPEC §3.1, §5.1; SPEC-3.29-3.32 §4.3).
 
-    Returns (outcome, policy, rule index, logged): outcome is allow, deny, pass or none.
+    `policies` are those of one tier. Returns (outcome, policy, rule index, logged): outcome is allow, deny, pass or none.
     """
     logged = []
     for policy in policies:
@@ -435,51 +526,101 @@ def run_policies(policies, direction, packet, index):
                 continue
             action = rule.get("action")
             if action == "Log":
-                logged.append("%s rule %d (Log)" % (policy.title(), position))
+                logged.append("%s rule %d (Log)" % (policy.label(), position))
                 continue
             return action.lower(), policy, position, logged
     return "none", None, None, logged
 
 
-def _decision_stage(name, outcome, policy, position, logged, default_reason):
+def _applies_text(policies):
+    return "%s appl%s" % (", ".join(p.title() for p in policies), "ies" if len(policies) == 1 else "y")
+
+
+def _passed_text(passed, what):
+    """How one tier ended without a verdict, as the pass-through or profile stage tells it."""
+    tier, policies, policy, position = passed
+    lead = _tier_prefix(tier.name)
+    if what:  # pre-DNAT and untracked chains: nothing drops at the end of a tier
+        if policy is not None:
+            scope = " of the tier" if lead else ""
+            return "%s%s rule %d (Pass) matched: leaves the %s policies%s" % (lead, policy.title(), position, what, scope)
+        return "%sno %s rule matched (%s): no default drop here, continue" % (lead, what, ", ".join(p.title() for p in policies))
+    if policy is not None:
+        return "%s%s rule %d (Pass) matched" % (lead, policy.title(), position)
+    return "End of tier %s: no policy in the tier allowed, denied or passed the packet (defaultAction Pass; %s)" % (
+        tier.name, _applies_text(policies))
+
+
+def _after(passed, what):
+    """The tiers a decision came after, when some earlier tier passed the packet on."""
+    if not passed:
+        return ""
+    notes = []
+    for tier, _policies, policy, position in passed:
+        if policy is not None:
+            notes.append("tier %s: %s rule %d (Pass) matched" % (tier.name, policy.title(), position))
+        else:
+            notes.append("tier %s: no %srule matched%s" % (tier.name, what + " " if what else "", "" if what else ", defaultAction Pass"))
+    return " (after %s)" % "; ".join(notes)
+
+
+def _decision_stage(name, outcome, policy, position, logged, passed, what):
     note = "" if not logged else " (logged by %s)" % ", ".join(logged)
-    if policy is None:
-        return Stage(name, outcome, reason=default_reason + note)
-    action = {"allow": "Allow", "deny": "Deny", "pass": "Pass"}[outcome]
-    result = {"allow": "allow", "deny": "deny", "pass": "pass-through"}[outcome]
-    return Stage(name, result, policy.title(), position, "%s rule %d (%s) matched%s" % (policy.title(), position, action, note))
+    action = {"allow": "Allow", "deny": "Deny"}[outcome]
+    return Stage(name, outcome, policy.title(), position, "%s rule %d (%s) matched%s%s" % (
+        policy.label(), position, action, note, _after(passed, what)), _foreign(policy.tier))
 
 
-def _chain(name, index, endpoint, direction, flavour, packet, profiles=False):
-    """One endpoint chain: end-of-policy drop in normal/forward/workload chains, never in pre-DNAT/untracked (SPEC §5.1)."""
-    policies = applicable(index, endpoint, direction, flavour)
-    outcome, policy, position, logged = run_policies(policies, direction, packet, index)
-    if outcome in ("allow", "deny"):
-        return _decision_stage(name, outcome, policy, position, logged, "")
-    if flavour in ("untracked", "prednat"):
-        what = "untracked" if flavour == "untracked" else "pre-DNAT"
-        if not policies:
+def _end_of_tier(name, tier, policies, passed):
+    """End-of-tier drop of a normal, forward or workload chain (SPEC §5.1 step 4; SPEC-3.29-3.32 §4.3 item 3)."""
+    if tier.name == DEFAULT_TIER:
+        reason = "end-of-policy drop: %s and none allowed or passed" % _applies_text(policies)
+    else:
+        why = "defaultAction Deny" if tier.exists else "no Tier %s exists: evaluated after every tier, it drops at its end" % tier.name
+        reason = "End of tier %s: no policy in the tier allowed or passed the packet (%s; %s)" % (tier.name, why, _applies_text(policies))
+    return Stage(name, "deny", None, None, reason + _after(passed, None), _foreign(tier.name))
+
+
+def _chain(name, index, endpoint, direction, flavour, packet):
+    """One endpoint chain, tier by tier (SPEC §5.1; SPEC-3.29-3.32 §4.3): tiers with no applicable policy are skipped;
+    Allow and Deny decide, Pass moves on to the next tier; the end of a tier drops in normal, forward and workload
+    chains unless its defaultAction is Pass, never in pre-DNAT or untracked chains. After the last tier normal and
+    workload chains go to the profiles; forward chains allow by default."""
+    groups = applicable(index, endpoint, direction, flavour)
+    what = {"untracked": "untracked", "prednat": "pre-DNAT"}.get(flavour)  # None: a chain with an end-of-tier drop
+    logged, passed = [], []
+    for tier, policies in groups:
+        outcome, policy, position, seen = run_policies(policies, direction, packet, index)
+        logged += seen
+        if outcome in ("allow", "deny"):
+            return _decision_stage(name, outcome, policy, position, logged, passed, what)
+        if outcome == "none" and what is None and tier.action != "Pass":
+            return _end_of_tier(name, tier, policies, passed)
+        passed.append((tier, policies, policy, position))
+    policy, position, tier = None, None, None
+    if passed and passed[-1][2] is not None:
+        tier, _policies, policy, position = passed[-1]
+        tier = _foreign(tier.name)
+    if what:
+        if not groups:
             return Stage(name, "n/a", reason="no %s policy applies" % what)
-        reason = "no %s rule matched (%s): no default drop here, continue" % (what, ", ".join(p.title() for p in policies))
-        if outcome == "pass":
-            reason = "%s rule %d (Pass) matched: leaves the %s policies" % (policy.title(), position, what)
-        return Stage(name, "pass-through", policy.title() if policy else None, position, reason)
-    if outcome == "none" and policies:
-        return Stage(name, "deny", None, None, "end-of-policy drop: %s appl%s and none allowed or passed"
-                     % (", ".join(p.title() for p in policies), "ies" if len(policies) == 1 else "y"))
-    lead = "%s rule %d (Pass) matched, " % (policy.title(), position) if outcome == "pass" else "no policy applies, "
+        return Stage(name, "pass-through", policy.title() if policy else None, position,
+                     "; ".join(_passed_text(p, what) for p in passed), tier)
+    lead = "; ".join(_passed_text(p, None) for p in passed) + ", " if passed else "no policy applies, "
     if flavour == "forward":
-        return Stage(name, "allow", policy.title() if policy else None, position, lead + "forwarded traffic is allowed by default")
-    return _profiles(name, endpoint, index, lead, policy, position)
+        # Felix renders the default allow only when no tier applies; a chain every tier passed ends without a verdict,
+        # which Calico does not drop either.
+        return Stage(name, "allow", policy.title() if policy else None, position, lead + "forwarded traffic is allowed by default", tier)
+    return _profiles(name, endpoint, index, lead, policy, position, tier)
 
 
-def _profiles(name, endpoint, index, lead, policy, position):
+def _profiles(name, endpoint, index, lead, policy, position, tier=None):
     if endpoint.kind == "WorkloadEndpoint":
         if index.world.profiles_default_allow:
-            return Stage(name, "allow", policy.title() if policy else None, position, lead + "profile %s allows" % endpoint.profiles[0])
+            return Stage(name, "allow", policy.title() if policy else None, position, lead + "profile %s allows" % endpoint.profiles[0], tier)
         return Stage(name, "deny", None, None, lead + "no profile allows")
     if DEFAULT_ALLOW_PROFILE in endpoint.profiles:
-        return Stage(name, "allow", policy.title() if policy else None, position, lead + "profile %s allows" % DEFAULT_ALLOW_PROFILE)
+        return Stage(name, "allow", policy.title() if policy else None, position, lead + "profile %s allows" % DEFAULT_ALLOW_PROFILE, tier)
     return Stage(name, "deny", None, None, lead + "no profile allows (profiles: %s): drop" % (", ".join(endpoint.profiles) or "none"))
 
 
@@ -505,7 +646,7 @@ def _hep_stage(node, interface, chosen, prednat, prefix=""):
         return Stage(prefix + "host endpoint", "n/a", reason="no HostEndpoint governs %s on %s: Calico does not police it" % (interface, node))
     text = "%s governs %s on %s" % (chosen.label(), interface, node) if chosen else "no HostEndpoint in the filter table"
     if prednat is not None and prednat is not chosen:
-        text += "; pre-DNAT dispatch falls through to %s (SPEC §13.1)" % prednat.label()
+        text += "; pre-DNAT dispatch falls through to %s" % prednat.label()  # SPEC §13.1
     elif chosen is not None and prednat is None:
         text += "; no pre-DNAT policy applies to it"
     return Stage(prefix + "host endpoint", "pass-through", reason=text)
@@ -544,8 +685,9 @@ def _ingress_hep_chains(index, node, interface, packet, stages, prefix=""):
         stages.append(Stage(prefix + "untracked", "n/a", reason="untracked policy is not supported on '*' HostEndpoints"
                             if chosen else "no HostEndpoint"))
     if failsafe:
+        # SPEC §6, §13.5
         stages.append(Stage(prefix + "failsafe", "pass-through", reason="inbound failsafe %s: accepted before any policy, without the "
-                            "allow mark (SPEC §6, §13.5)" % failsafe))
+                            "allow mark" % failsafe))
     else:
         stages.append(Stage(prefix + "failsafe", "n/a", reason="no inbound failsafe matches" if (chosen or prednat) else "no HostEndpoint"))
     if prednat is None or failsafe:
@@ -663,12 +805,17 @@ def _finish(stages, backend, flow):
     if any(s.result == "deny" for s in stages):
         return _deny(stages, backend, flow)
     last = next((s for s in reversed(stages) if s.result == "allow"), None)
-    return Verdict(True, stages, "%s: %s" % (last.name, last.reason) if last else "no stage objected", backend, flow)
+    decided = "%s: %s" % (last.name, last.reason) if last else "no stage objected"
+    # An Allow from a tier other than "default" (a pre-DNAT Allow that skipped host policy, say) is named too.
+    foreign = ["%s: %s" % (s.name, s.reason) for s in stages if s.result == "allow" and s.tier and s is not last]
+    if foreign:
+        decided += " (%s)" % "; ".join(foreign)
+    return Verdict(True, stages, decided, backend, flow)
 
 
 def _forward(index, hep, packet, name, mark):
     if mark:
-        return Stage(name, "pass-through", reason="skipped: the %s Allow set the accept mark (SPEC §5.2)"
+        return Stage(name, "pass-through", reason="skipped: the %s Allow set the accept mark"  # SPEC §5.2
                      % ("pre-DNAT" if mark == "prednat" else mark))
     if hep is None:
         return Stage(name, "n/a", reason="no HostEndpoint: no forward policy")
@@ -753,11 +900,11 @@ def _egress_hep_chains(index, node, interface, packet, stages):
         if stage.result in ("allow", "deny"):
             return stage.result
     if failsafe:
-        stages.append(Stage("failsafe", "allow", reason="outbound failsafe %s: accepted before any egress policy (SPEC §6)" % failsafe))
+        stages.append(Stage("failsafe", "allow", reason="outbound failsafe %s: accepted before any egress policy" % failsafe))  # SPEC §6
         return "allow"
     stage = _chain("host egress", index, chosen, "Egress", "normal", packet)
     if stage.result == "deny" and not applicable(index, chosen, "Egress", "normal"):
-        stage.reason += "; with ingress-only policy a HostEndpoint cuts the node's egress (SPEC §5.3)"
+        stage.reason += "; with ingress-only policy a HostEndpoint cuts the node's egress"  # SPEC §5.3
     stages.append(stage)
     return stage.result
 
@@ -773,7 +920,7 @@ def _host_to_pod(index, flow, stages, packet, pod):
     node = flow.ingress_node
     if pod.node == node:
         stages.append(Stage("host egress", "allow", reason="host to its own local pod %s/%s: always allowed, no HostEndpoint egress "
-                            "policy (SPEC §1.3, §1.4)" % (pod.namespace, pod.name)))
+                            "policy" % (pod.namespace, pod.name)))  # SPEC §1.3, §1.4
         stages.append(_chain("pod ingress", index, pod, "Ingress", "workload", packet))
         return _finish(stages, "local", flow)
     source, tunnel = _snat_address(index, node, packet.family)
@@ -882,7 +1029,8 @@ def evaluate_all(world, flow):
     for backend in _backend_cases(backends, node):
         dnat = Stage("DNAT", "pass-through", reason="kube-proxy DNATs %s %s:%d to %s backend %s:%d on %s%s" % (
             kind, packet.dst, packet.dport, "local" if backend[2] == node else "remote", backend[0], backend[1], backend[2],
-            "; off-cluster source marked for MASQUERADE whatever the externalTrafficPolicy (SPEC §5.4 step 3)" if masquerade else ""))
+            # SPEC §5.4 step 3
+            "; off-cluster source marked for MASQUERADE whatever the externalTrafficPolicy" if masquerade else ""))
         verdicts.append(_walk_backend(index, flow, stages + [dnat], packet, mark, chosen, backend, masquerade, source_pod))
     return verdicts
 

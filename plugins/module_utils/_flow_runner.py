@@ -36,7 +36,7 @@ FLOW_SPEC = dict(
 KIND_FIELDS = {
     "HostEndpoint": "hostendpoints", "GlobalNetworkPolicy": "global_policies", "NetworkPolicy": "network_policies",
     "GlobalNetworkSet": "global_network_sets", "FelixConfiguration": "felix_configs", "Service": "services",
-    "Node": "nodes", "Pod": "pods", "Namespace": "namespaces", "EndpointSlice": "endpoint_slices",
+    "Node": "nodes", "Pod": "pods", "Namespace": "namespaces", "EndpointSlice": "endpoint_slices", "Tier": "tiers",
 }
 
 
@@ -54,8 +54,10 @@ def world_from_objects(objects, pod_cidrs, service_cidrs):
 def world_from_api(client, params):
     reads = Reads(client, {"pod_cidrs": params.get("pod_cidrs"), "service_cidrs": params.get("service_cidrs")})
     service_ranges, _source = discover_service_ranges(params, reads)
+    # Where tiers exist, every tier's policies take part in a verdict, in tier order: read them in the same pass.
+    tiers = client.list(r.TIERS) if reads.profile.has_tiers else []
     return _flow.World(
-        hostendpoints=reads.hostendpoints, global_policies=reads.gnps, network_policies=reads.nps,
+        tiers=tiers, hostendpoints=reads.hostendpoints, global_policies=reads.gnps, network_policies=reads.nps,
         global_network_sets=reads.network_sets, felix_configs=reads.felix_configs, services=list(reads.services.values()),
         nodes=reads.nodes, pods=client.list(r.PODS), namespaces=reads.namespace_objects,
         pod_cidrs=discover_pod_ranges(params, reads), service_cidrs=service_ranges)

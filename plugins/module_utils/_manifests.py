@@ -23,11 +23,16 @@ def prune_empty(value):
 
 
 class RenderedAdapter(object):
-    """Items are complete manifests already carrying the ownership label; updates replace them whole."""
+    """Items are complete manifests already carrying the ownership label; updates replace them whole.
 
-    def __init__(self, resource):
+    `profile` (a CalicoProfile) brings what the server fills in (a policy's tier and tier label) to the same form
+    on both sides of a comparison; without one, objects are compared as given.
+    """
+
+    def __init__(self, resource, profile=None):
         self.resource = resource
         self.kind = resource.kind
+        self.profile = profile
 
     @staticmethod
     def key(item):
@@ -45,8 +50,9 @@ class RenderedAdapter(object):
     def merge(live, item, owner):
         return item
 
-    @staticmethod
-    def comparable(obj):
+    def comparable(self, obj):
+        if self.profile is not None:
+            obj = self.profile.comparable(obj, self.kind)
         meta = obj.get("metadata") or {}
         return prune_empty({"labels": meta.get("labels"), "annotations": meta.get("annotations"), "spec": obj.get("spec")})
 

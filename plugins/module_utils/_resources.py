@@ -57,4 +57,5 @@ FELIXCONFIGURATIONS = ApiResource(CALICO_API_VERSION, "FelixConfiguration", "fel
 KUBECONTROLLERSCONFIGURATIONS = ApiResource(CALICO_API_VERSION, "KubeControllersConfiguration", "kubecontrollersconfigurations")
 CLUSTERINFORMATIONS = ApiResource(CALICO_API_VERSION, "ClusterInformation", "clusterinformations")
 GLOBALNETWORKSETS = ApiResource(CALICO_API_VERSION, "GlobalNetworkSet", "globalnetworksets")
+TIERS = ApiResource(CALICO_API_VERSION, "Tier", "tiers")
 PODS = ApiResource("v1", "Pod", "pods", namespaced=True)

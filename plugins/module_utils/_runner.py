@@ -24,10 +24,9 @@ except ImportError:
     AUTH_ARG_SPEC = {}
 
 from ansible_collections.clusteredge.calico.plugins.module_utils import _state
-from ansible_collections.clusteredge.calico.plugins.module_utils._client import ApiError, CalicoClient, Conflict
+from ansible_collections.clusteredge.calico.plugins.module_utils._applier import ApplyFailed, Step, apply_plan
+from ansible_collections.clusteredge.calico.plugins.module_utils._client import ApiError, CalicoClient
 from ansible_collections.clusteredge.calico.plugins.module_utils._validation import check_label_value
-
-CONFLICT_ATTEMPTS = 5
 
 
 def resource_argument_spec(item_spec, extra=None):
@@ -91,39 +90,6 @@ def summarise_errors(errors):
     return head + "; ".join(errors)
 
 
-def apply_change(client, adapter, state, change, owner, adopt=False):
-    """Write one change; a 409 re-reads the object and re-applies the same intent."""
-    resource = adapter.resource
-    for _attempt in range(CONFLICT_ATTEMPTS):
-        try:
-            if change.action == "create":
-                return client.create(resource, change.desired)
-            if change.action == "update":
-                return client.replace(resource, change.desired)
-            client.delete(resource, change.live["metadata"]["name"], change.live["metadata"].get("namespace"))
-            return None
-        except Conflict:
-            meta = (change.desired or change.live)["metadata"]
-            fresh = client.get(resource, meta["name"], meta.get("namespace"))
-            if change.action == "delete":
-                if fresh is None or not _state.is_owned(fresh, owner):
-                    return None
-                change = _state.Change("delete", change.key, change.item, fresh, None)
-                continue
-            if fresh is None:
-                change = _state.Change("create", change.key, change.item, None, adapter.render(change.item, owner))
-                continue
-            reason = _state.foreign_reason(fresh, owner, adopt)
-            if reason:
-                raise ApiError("%s %r changed while this task ran and may no longer be written: %s" % (adapter.kind, change.key, reason))
-            desired = _state.desired_object(adapter, state, change.item, fresh, owner)
-            if adapter.comparable(desired) == adapter.comparable(fresh):
-                return fresh
-            change = _state.Change("update", change.key, change.item, fresh, _state.carry_server_fields(desired, fresh))
-    raise ApiError("%s %r kept changing under this task (%d conflicts in a row); run it again"
-                   % (adapter.kind, change.key, CONFLICT_ATTEMPTS), status=409)
-
-
 def run_resource_module(module, adapter):
     params = module.params
     state = params["state"]
@@ -156,21 +122,18 @@ def run_resource_module(module, adapter):
         fail_unapplicable(module, exc.errors)
 
     scope = _state.scope_keys(items, live_objects, owner, adapter)
+    steps = [Step(adapter, state, change, "%s %r" % (adapter.kind, change.key), change.key) for change in changes]
+    try:
+        done, results = apply_plan(client, steps, owner, params["adopt"])
+    except ApplyFailed as exc:
+        _fail(module, str(exc), changed=exc.applied > 0, changes=exc.done, api_status=exc.status,
+              api_requests=client.request_counts)
     after_by_key = dict(live_by_key)
-    done = dict(created=[], updated=[], deleted=[])
-    for change in changes:
-        try:
-            result = apply_change(client, adapter, state, change, owner, params["adopt"])
-        except ApiError as exc:
-            applied = sum(len(v) for v in done.values())
-            _fail(module, "%s %s %r failed after %d of %d changes were applied: %s"
-                  % (change.action.capitalize(), adapter.kind, change.key, applied, len(changes), exc),
-                  changed=applied > 0, changes=done, api_status=exc.status, api_requests=client.request_counts)
-        if change.action == "delete":
-            after_by_key.pop(change.key, None)
+    for step in steps:
+        if step.change.action == "delete":
+            after_by_key.pop(step.change.key, None)
         else:
-            after_by_key[change.key] = result or change.desired
-        done[{"create": "created", "update": "updated", "delete": "deleted"}[change.action]].append(change.key)
+            after_by_key[step.change.key] = results[step.record] or step.change.desired
 
     before = [adapter.view(live_by_key[key]) for key in scope if key in live_by_key]
     after = [adapter.view(after_by_key[key]) for key in scope if key in after_by_key]

@@ -106,7 +106,9 @@ def test_a_second_run_reads_each_kind_once_and_writes_nothing(k8s_api, expose, s
         "/apis/projectcalico.org/v3/globalnetworkpolicies", "/apis/projectcalico.org/v3/networkpolicies",
         "/apis/projectcalico.org/v3/globalnetworksets", "/apis/projectcalico.org/v3/hostendpoints",
         "/apis/projectcalico.org/v3/felixconfigurations", "/apis/projectcalico.org/v3/ippools",
-        "/apis/projectcalico.org/v3/bgpconfigurations/default", "/apis/networking.k8s.io/v1/servicecidrs"])
+        "/apis/projectcalico.org/v3/bgpconfigurations/default", "/apis/networking.k8s.io/v1/servicecidrs",
+        # The Calico profile: the release (how names read back, support) from ClusterInformation, once per call.
+        "/apis/projectcalico.org/v3/clusterinformations/default"])
 
 
 def test_merged_adds_sources_replaced_sets_them_overridden_removes_unlisted(k8s_api, expose, shop):
@@ -170,3 +172,28 @@ def test_records_survive_as_annotations_a_person_can_read(k8s_api, expose, shop)
     expose(config=[dict(namespace="shop", name="api", sources=["70.80.90.0/24"], ports=["p8080"])])
     record = json.loads(pod_policies(k8s_api)["shop/clusteredge-allow-svc-api"]["metadata"]["annotations"]["clusteredge.calico/exposure"])
     assert record["cluster_ips"] == [shop["shop/api"]] and record["ports"] == ["p8080"] and record["uid"]
+
+
+def test_adopt_survives_a_conflict_on_the_adopted_policy(k8s_api, expose, shop):
+    """With adopt=true a 409 on a hand-made policy is re-applied with adopt still on (it used to fail "set adopt=true").
+
+    Both runners now write through the one applier, which re-plans a conflict with the caller's own `adopt`.
+    """
+    config = [dict(namespace="shop", name="frontend", sources=["50.60.0.0/16"], ports=[443])]
+    expose(config=config)
+    hand_made = policies(k8s_api)["clusteredge-allow-cluster-ips"]
+    hand_made["metadata"]["labels"] = {"team": "network"}  # a policy of the same name that nobody owns
+    k8s_api.state.objects[next(k for k in k8s_api.state.objects if k[2] == "globalnetworkpolicies"
+                               and k[4] == "clusteredge-allow-cluster-ips")] = hand_made
+    refused = expose(config=config)
+    assert refused.failed and "adopt" in refused["msg"], refused
+
+    gnps = "/apis/projectcalico.org/v3/globalnetworkpolicies"
+    k8s_api.inject_fault(method="PUT", path=gnps + "/clusteredge-allow-cluster-ips$", status=409, another_writer=True,
+                         mutate={"metadata": {"annotations": {"edited-by": "someone"}}})
+    adopted = expose(config=config, adopt=True)
+    assert not adopted.failed, adopted
+    assert "GlobalNetworkPolicy/clusteredge-allow-cluster-ips" in adopted["changes"]["updated"]
+    assert policies(k8s_api)["clusteredge-allow-cluster-ips"]["metadata"]["labels"] == OWNER
+    assert [r for r in k8s_api.requests if r["method"] == "PUT" and r["path"].endswith("/clusteredge-allow-cluster-ips")
+            and r["status"] == 409], "the conflict really happened"
