@@ -1,7 +1,8 @@
-"""CLI: `PYTHONPATH=tests python -m emulator serve --port 0 [--token T] [--tls-dir D] [--state-file F] [--seed X.yaml] [--rbac R]`.
+"""CLI: `PYTHONPATH=tests python -m emulator serve --port 0 [--token T] [--tls-dir D] [--state-file F] [--seed X.yaml]
+[--rbac R] [--profile P]`.
 
 Prints the URL as the first stdout line, optionally writes a JSON state file
-({url, pid, token, ca_cert_path, calico_api}) and serves until SIGTERM/SIGINT.
+({url, pid, token, ca_cert_path, calico_api, kubeconfig, profile}) and serves until SIGTERM/SIGINT.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import threading
 
 import yaml
 
+from .profiles import PROFILE_ENV, PROFILES
 from .rbac import Authorizer
 from .server import DEFAULT_SERVICE_CIDRS, EmulatorServer
 
@@ -32,12 +34,14 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument('--no-calico-api', action='store_true', help='do not serve projectcalico.org/v3')
     serve.add_argument('--service-cidr', action='append', help='service CIDR (repeat for dual stack)')
     serve.add_argument('--rbac', help='RBAC mode: YAML/JSON file {token: {user: ..., rules: [ClusterRole rules]}}')
+    serve.add_argument('--profile', help=f'Calico profile: {", ".join(PROFILES)}, optionally with a patch level '
+                                         f'(default: ${PROFILE_ENV}, else 3.28)')
     args = parser.parse_args(argv)
 
     server = EmulatorServer(port=args.port, token=args.token, tls_dir=args.tls_dir, host=args.host,
                             calico_api=not args.no_calico_api,
                             service_cidrs=tuple(args.service_cidr or DEFAULT_SERVICE_CIDRS),
-                            rbac=Authorizer.from_file(args.rbac) if args.rbac else None)
+                            rbac=Authorizer.from_file(args.rbac) if args.rbac else None, profile=args.profile)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
@@ -53,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
             with open(tmp, 'w') as fh:
                 json.dump({'url': server.url, 'pid': os.getpid(), 'token': args.token,
                            'ca_cert_path': server.ca_cert_path, 'calico_api': not args.no_calico_api,
-                           'kubeconfig': args.kubeconfig}, fh)
+                           'kubeconfig': args.kubeconfig, 'profile': server.profile.name}, fh)
             os.replace(tmp, args.state_file)  # atomic: readers never see a half-written file
         print(server.url, flush=True)
         stop.wait()

@@ -85,3 +85,16 @@ class AdminClient:
 
     def reset(self) -> None:
         self._call('POST', 'reset')
+
+    def healthz(self) -> dict:
+        """{ok, calico_api, profile ('3.29.7'), profile_key ('3.29'), calico_version, crd_mode}."""
+        return self._call('GET', 'healthz')
+
+    def upgrade(self, profile: str) -> dict:
+        """An in-place Calico upgrade of the running emulator to `profile` (objects kept); returns healthz."""
+        return self._call('POST', 'upgrade', {'profile': profile})
+
+
+def upgrade(url: str, profile: str, ca_cert_path: str | None = None) -> dict:
+    """Upgrade the emulator at `url` to the Calico `profile` (see AdminClient.upgrade)."""
+    return AdminClient(url, ca_cert_path).upgrade(profile)

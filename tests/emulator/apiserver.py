@@ -19,19 +19,19 @@ import aiohttp.web
 import attrs
 import kmock
 import yaml
+from multidict import CIMultiDict
 
+from . import tier_rbac
 from .errors import ApiError, already_exists, conflict, status_body, success_status
 from .faults import FaultQueue, FaultRule
 from .patching import merge_patch
+from .profiles import parse_profile
 from .rbac import REQUEST_LOG_ENV, Authorizer, append_log, log_line, request_info, split_api_path
 from .resources import ResourceType
-from .state import ClusterState
+from .state import ClusterState, WriteHooks
+from .tiers import tier_from_name, tier_of
 
-KUBE_VERSION = {
-    'major': '1', 'minor': '33', 'gitVersion': 'v1.33.1', 'gitCommit': '8adc0f041b8e7ad1d30e29cc59c6ae7a15e19828',
-    'gitTreeState': 'clean', 'buildDate': '2025-05-15T08:19:08Z', 'goVersion': 'go1.24.2', 'compiler': 'gc',
-    'platform': 'linux/amd64',
-}
+KUBE_VERSION = parse_profile('3.28').kube_version   # /version of the 3.28 profile; see CalicoProfile.kube_version
 HEALTH_PATHS = ('/healthz', '/livez', '/readyz')
 WRITE_VERBS = ('create', 'update', 'patch', 'delete', 'deletecollection')
 
@@ -119,6 +119,8 @@ class KubeApiEmulator(kmock.KubernetesEmulator):
         }
         record.update(self._classify(raw.method, raw.path))
         record['rbac'] = request_info(raw.method, raw.path, query)  # what RBAC sees, served or not
+        record['tier_checks'] = []    # Calico tiered-RBAC checks made (tier_rbac.py)
+        record['tier_filter'] = False
         self.recorded.append(record)
         return record
 
@@ -177,7 +179,7 @@ class KubeApiEmulator(kmock.KubernetesEmulator):
         if target.name is None:
             return
         with self.state.lock:
-            key = self.state.key(target.rtype, target.namespace, target.name)
+            key = self.state.storage_key(target.rtype, target.namespace, target.name)
             stored = self.state.objects.get(key)
             if stored is None:
                 return
@@ -199,7 +201,8 @@ class KubeApiEmulator(kmock.KubernetesEmulator):
         target = self._parse_target(path)
         if target is None:
             return NotImplemented
-        return self._resource(method, target, query, record, raw.headers.get('Content-Type', ''))
+        return self._resource(method, target, query, record, raw.headers.get('Content-Type', ''),
+                              raw.headers.get('Authorization'))
 
     def _parse_target(self, path: str) -> Target | None:
         split = split_api_path(path)
@@ -223,43 +226,117 @@ class KubeApiEmulator(kmock.KubernetesEmulator):
             raise ApiError(404, 'the server could not find the requested resource')
         return Target(rtype, namespace, name, sub)
 
-    def _resource(self, method: str, t: Target, query: dict, record: dict, content_type: str):
+    def _resource(self, method: str, t: Target, query: dict, record: dict, content_type: str,
+                  authorization: str | None = None):
         dry = query.get('dryRun')
         if dry not in (None, 'All'):
             raise ApiError(400, f'Invalid dry run value: {dry!r} (supported: All)')
         dry_run = dry == 'All'
         body = record['body']
         state = self.state
+        hooks = WriteHooks()
+        gate = self._tier_gate(t, record, authorization, hooks)
+        named_check = gate is not None and state.profile.tier_rbac_on_reads and t.subresource is None
+        verb = (record.get('rbac') or {}).get('verb') or ''
         if method == 'GET':
+            item_filter = None
+            if named_check and t.name is None:
+                record['tier_filter'] = True
+                item_filter = gate.list_filter(verb, query, state.tier_names())
+            elif named_check:
+                self._authorize_named(gate, verb, t)
             if query.get('watch') in ('true', '1'):
-                return self._watch(t, query)
+                return self._watch(t, query, item_filter)
             if t.name is None:
-                return _json(state.list(t.rtype, t.namespace, query), 200)
+                return _json(state.list(t.rtype, t.namespace, query, item_filter), 200)
             return _json(state.get(t.rtype, t.namespace, t.name), 200)
         if method == 'POST':
             if t.name is not None:
                 raise ApiError(405, f'POST is not supported on a named {t.rtype.kind}')
-            return _json(state.create(t.rtype, t.namespace, body, dry_run), 201)
+            return _json(state.create(t.rtype, t.namespace, body, dry_run, hooks=hooks), 201, _warned(hooks))
         if method == 'PUT':
             if t.name is None:
                 raise ApiError(405, 'PUT requires a name')
-            return _json(state.replace(t.rtype, t.namespace, t.name, body, dry_run, t.subresource), 200)
+            if named_check and not state.profile.tier_from_spec:
+                self._authorize_named(gate, verb, t)
+            obj = state.replace(t.rtype, t.namespace, t.name, body, dry_run, t.subresource, hooks=hooks)
+            return _json(obj, 200, _warned(hooks))
         if method == 'PATCH':
             if t.name is None:
                 raise ApiError(405, 'PATCH requires a name')
+            if named_check and not state.profile.tier_from_spec:
+                self._authorize_named(gate, verb, t)
             code, obj = state.patch(t.rtype, t.namespace, t.name, body, content_type, dry_run, t.subresource,
-                                    query.get('fieldManager'))
-            return _json(obj, code)
+                                    query.get('fieldManager'), hooks=hooks)
+            return _json(obj, code, _warned(hooks))
         if method == 'DELETE':
             if t.name is None:
-                return _json(state.delete_collection(t.rtype, t.namespace, query, dry_run), 200)
+                item_filter = None
+                if gate is not None and state.profile.tier_rbac_on_deletecollection:
+                    record['tier_filter'] = True
+                    item_filter = gate.list_filter(verb, query, state.tier_names())
+                hooks.api_check = None   # the generic DeleteCollection deletes without the per-object tier check
+                return _json(state.delete_collection(t.rtype, t.namespace, query, dry_run, hooks, item_filter), 200)
+            if named_check and not state.profile.tier_from_spec:
+                self._authorize_named(gate, verb, t)
             options = body if isinstance(body, dict) else {}
-            return _json(state.delete(t.rtype, t.namespace, t.name, options, dry_run), 200)
+            return _json(state.delete(t.rtype, t.namespace, t.name, options, dry_run, hooks=hooks), 200)
         raise ApiError(405, f'{method} is not supported')
 
-    def _watch(self, t: Target, query: dict):
+    # --- Calico tiered RBAC (SPEC-3.29-3.32 §5) -----------------------------------------------------
+    def _tier_gate(self, t: Target, record: dict, authorization: str | None,
+                   hooks: WriteHooks) -> tier_rbac.TierGate | None:
+        """The request's tier checks, and the write hooks that run them at Calico's points: the API server's REST
+        layer (create always; update/delete on 3.32, where the tier comes from the stored object) or the v3-CRD
+        webhook (create/update/delete)."""
+        profile = self.state.profile
+        if not tier_rbac.gated(profile, t.rtype):
+            return None
+        restricted = self.authorizer.decider(authorization) if self.authorizer is not None else None
+        user, decide = restricted if restricted is not None else ('', tier_rbac.allow_all)
+        gate = tier_rbac.TierGate(t.rtype, t.namespace, user, decide, record['tier_checks'])
+        verb = (record.get('rbac') or {}).get('verb') or ''
+        if profile.crd_mode:
+            def webhook(operation: str, new: dict | None, old: dict | None) -> None:
+                obj = new if new is not None else old
+                name = obj['metadata'].get('name') or ''
+                if t.rtype.kind == 'StagedKubernetesNetworkPolicy':   # no tier field: the default tier
+                    gate.admit(operation, name, 'default')
+                    return
+                tier = tier_of(obj)
+                moved = operation == 'update' and old is not None and tier_of(old) != tier
+                gate.admit(operation, name, tier, tier_of(old) if moved else None)
+            hooks.webhook = webhook
+        elif t.subresource is None:
+            def api_check(operation: str, new: dict | None, old: dict | None) -> None:
+                if operation == 'create':
+                    if record['method'] != 'POST' and not profile.tier_from_spec:
+                        return   # a server-side-apply create: already checked by name like any PATCH
+                    name = (new or {}).get('metadata', {}).get('name') or ''
+                    tier = tier_of(new or {}) if profile.tier_from_spec else tier_from_name(name)
+                    gate.authorize(verb, t.name or '', name, tier)   # a POST carries no name in its attributes
+                elif profile.tier_from_spec and old is not None:
+                    gate.authorize(verb, t.name or '', t.name or '', tier_of(old))
+                    if new is not None and tier_of(new) != tier_of(old):
+                        gate.authorize(verb, t.name or '', t.name or '', tier_of(new))
+            hooks.api_check = api_check
+        return gate
+
+    def _authorize_named(self, gate: tier_rbac.TierGate, verb: str, t: Target) -> None:
+        """get/update/patch/delete of a named policy: tier from the name (3.29-3.31, before any lookup) or from the
+        stored object (3.32: a missing policy is a 404 first)."""
+        if self.state.profile.tier_from_spec:
+            stored = self.state.peek(t.rtype, t.namespace, t.name)
+            if stored is None:
+                return
+            tier = tier_of(stored)
+        else:
+            tier = tier_from_name(t.name)
+        gate.authorize(verb, t.name, t.name, tier)
+
+    def _watch(self, t: Target, query: dict, item_filter=None):
         """Minimal watch: the current objects as ADDED events, then the stream ends (as on a timeout)."""
-        listing = self.state.list(t.rtype, t.namespace, query) if t.name is None else {
+        listing = self.state.list(t.rtype, t.namespace, query, item_filter) if t.name is None else {
             'items': [self.state.get(t.rtype, t.namespace, t.name)]}
         lines = ''.join(json.dumps({'type': 'ADDED', 'object': o}) + '\n' for o in listing['items'])
         return aiohttp.web.Response(text=lines, status=200, content_type='application/json')
@@ -268,7 +345,7 @@ class KubeApiEmulator(kmock.KubernetesEmulator):
     def _discovery(self, path: str) -> dict:
         reg = self.state.registry
         if path == '/version':
-            return dict(KUBE_VERSION)
+            return self.state.profile.kube_version
         if path == '/api':
             return {'kind': 'APIVersions', 'versions': ['v1'],
                     'serverAddressByClientCIDRs': [{'clientCIDR': '0.0.0.0/0', 'serverAddress': self.server_address}]}
@@ -307,7 +384,12 @@ class KubeApiEmulator(kmock.KubernetesEmulator):
         state = self.state
         try:
             if path == '/_emulator/healthz':
-                return _json({'ok': True, 'calico_api': state.calico_api}, 200)
+                return _json(self.health(), 200)
+            if path == '/_emulator/upgrade' and method == 'POST':
+                if not isinstance(body, dict) or not body.get('profile'):
+                    raise ValueError('expected {"profile": "<Calico profile>"}')
+                state.upgrade(body['profile'])
+                return _json(self.health(), 200)
             if path == '/_emulator/requests':
                 if method == 'GET':
                     items = [r for r in list(self.recorded) if r['verb'] != 'admin' or query.get('admin')]
@@ -342,6 +424,19 @@ class KubeApiEmulator(kmock.KubernetesEmulator):
             raise ApiError(400, f'bad admin request: {exc}') from None
         raise ApiError(404, f'no admin endpoint {method} {path}')
 
+    def health(self) -> dict:
+        """/_emulator/healthz: liveness plus the Calico profile served."""
+        profile = self.state.profile
+        return {'ok': True, 'calico_api': self.state.calico_api, 'profile': profile.name, 'profile_key': profile.key,
+                'calico_version': profile.calico_version, 'crd_mode': profile.crd_mode}
+
+
+def _warned(hooks: WriteHooks) -> CIMultiDict | None:
+    """Admission warnings as kube-apiserver sends them: one `Warning: 299 - "<text>"` header each."""
+    if not hooks.warnings:
+        return None
+    return CIMultiDict(('Warning', '299 - "{}"'.format(w.replace('"', '\\"'))) for w in hooks.warnings)
+
 
 def _is_discovery(path: str) -> bool:
     return path in ('/version', '/api', '/apis') or re.fullmatch(r'/api/[^/]+|/apis/[^/]+(/[^/]+)?', path) is not None
@@ -353,7 +448,7 @@ def _api_group(group: str, versions: list[str]) -> dict:
             'preferredVersion': {'groupVersion': f'{group}/{versions[0]}', 'version': versions[0]}}
 
 
-def _json(data: Any, status: int, headers: dict | None = None) -> aiohttp.web.Response:
+def _json(data: Any, status: int, headers: 'dict | CIMultiDict | None' = None) -> aiohttp.web.Response:
     # Always an explicit status: kmock's reactions would otherwise keep a previous one.
     return aiohttp.web.Response(text=json.dumps(data), status=status, content_type='application/json',
                                 headers=headers)

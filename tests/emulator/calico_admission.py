@@ -1,10 +1,12 @@
-"""Calico 3.28 admission for projectcalico.org/v3 HostEndpoint, GlobalNetworkPolicy and NetworkPolicy.
+"""Calico admission (API-server mode) for projectcalico.org/v3 HostEndpoint, GlobalNetworkPolicy, NetworkPolicy and,
+from 3.29/3.30, Tier and the staged policy kinds.
 
 An independent re-implementation of libcalico-go's v3 validator and clientv3 defaulting (as described in
-SPEC §1-4 and §13), so that collection tests meet the errors a real Calico API server would raise.
-It deliberately shares no code with the collection's own client-side validation.
+SPEC §1-4 and §13 for 3.28, SPEC-3.29-3.32 §3, §4.2, §7 and §9.3 for later versions), so that collection tests
+meet the errors a real Calico API server would raise. It deliberately shares no code with the collection's own
+client-side validation. Without a profile (or with 3.28) it is exactly the 3.28 admission.
 
-`admit(kind, obj)` fills defaults in place and returns a list of causes ({'field', 'message', 'reason'});
+`admit(kind, obj, profile)` fills defaults in place and returns a list of causes ({'field', 'message', 'reason'});
 an empty list means the object is accepted.
 """
 from __future__ import annotations
@@ -15,15 +17,27 @@ import re
 from typing import Any
 
 from . import validation
+from .profiles import CalicoProfile
 from .selectors import SelectorError, parse_selector
 
-ADMITTED_KINDS = ('HostEndpoint', 'GlobalNetworkPolicy', 'NetworkPolicy')
+ADMITTED_KINDS = ('HostEndpoint', 'GlobalNetworkPolicy', 'NetworkPolicy')   # 3.28
+TIER_KINDS = ('Tier',)                                                       # 3.29+
+STAGED_KINDS = ('StagedGlobalNetworkPolicy', 'StagedNetworkPolicy', 'StagedKubernetesNetworkPolicy')  # 3.30+
 
 INTERFACE_NAME_RE = re.compile(r'^[a-zA-Z0-9_.-]{1,15}$')
 NAMED_PORT_RE = re.compile(r'^[a-zA-Z0-9_.-]{1,128}$')
 PORT_RANGE_RE = re.compile(r'^(\d+):(\d+)$')
 NP_NAME_RE = re.compile(r'^((knp|ossg)\.default\.[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*'
                         r'|[a-z0-9]([-a-z0-9]*[a-z0-9])?)$')
+# 3.29+ validator regexes (SPEC-3.29-3.32 §3.2): one optional dot.
+_LABEL = r'[a-z0-9]([-a-z0-9]*[a-z0-9])?'
+_SUBDOMAIN = _LABEL + r'(\.' + _LABEL + r')*'
+GNP_NAME_RE_329 = re.compile(rf'^({_LABEL}\.)?{_LABEL}$')
+NP_NAME_RE_329 = re.compile(rf'^(({_LABEL})(\.{_LABEL})?|((knp|ossg)\.default\.({_SUBDOMAIN})))$')
+NAME_REGEX_MESSAGE = f"name must consist of lower case alphanumeric characters or '-' (regex: {_LABEL})"
+STAGED_ACTIONS = ('Set', 'Delete', 'Learn', 'Ignore')
+TIER_ACTIONS = ('Deny', 'Pass')
+SKNP_SPEC_FIELDS = {'podSelector', 'policyTypes', 'ingress', 'egress', 'stagedAction'}
 ACTIONS = ('Allow', 'Deny', 'Log', 'Pass')
 PROTOCOL_NAMES = ('TCP', 'UDP', 'ICMP', 'ICMPv6', 'SCTP', 'UDPLite')
 PORT_PROTOCOL_NAMES = ('TCP', 'UDP', 'SCTP')
@@ -57,12 +71,34 @@ class _Causes(list):
         return True
 
 
+def admits(kind: str, profile: CalicoProfile | None = None) -> bool:
+    """Whether this module validates `kind` on the profile (other Calico kinds only get ObjectMeta checks)."""
+    if kind in ADMITTED_KINDS:
+        return True
+    if profile is None:
+        return False
+    return (kind in TIER_KINDS and profile.has_tiers) or (kind in STAGED_KINDS and profile.has_staged)
+
+
 # --- defaulting -------------------------------------------------------------------------------------
-def apply_defaults(kind: str, obj: dict) -> None:
-    """clientv3 defaulting: empty policy `types` become Ingress/Egress depending on the rules present."""
-    if kind not in ('GlobalNetworkPolicy', 'NetworkPolicy'):
-        return
+def apply_defaults(kind: str, obj: dict, profile: CalicoProfile | None = None) -> None:
+    """clientv3 defaulting: empty policy `types` become Ingress/Egress depending on the rules present; Tier order and
+    defaultAction (3.29+, SPEC-3.29-3.32 §4.2); staged `stagedAction` Set (§7; a staged Delete keeps an empty
+    spec)."""
     spec = obj.get('spec')
+    if kind == 'Tier':
+        if spec is None:
+            spec = obj['spec'] = {}
+        if isinstance(spec, dict):
+            spec.setdefault('order', 1_000_000)
+            spec.setdefault('defaultAction', 'Deny')
+        return
+    if kind in STAGED_KINDS and isinstance(spec, dict):
+        spec.setdefault('stagedAction', 'Set')
+        if spec['stagedAction'] == 'Delete' or kind == 'StagedKubernetesNetworkPolicy':
+            return
+    elif kind not in ('GlobalNetworkPolicy', 'NetworkPolicy'):
+        return
     if not isinstance(spec, dict) or spec.get('types'):
         return
     has_egress = bool(spec.get('egress'))
@@ -75,32 +111,44 @@ def apply_defaults(kind: str, obj: dict) -> None:
         spec['types'] = ['Ingress']
 
 
-def admit(kind: str, obj: dict) -> list[dict]:
-    apply_defaults(kind, obj)
-    return validate(kind, obj)
+def admit(kind: str, obj: dict, profile: CalicoProfile | None = None) -> list[dict]:
+    apply_defaults(kind, obj, profile)
+    return validate(kind, obj, profile)
 
 
-def validate(kind: str, obj: dict) -> list[dict]:
+def validate(kind: str, obj: dict, profile: CalicoProfile | None = None) -> list[dict]:
     causes = _Causes()
     meta = obj.get('metadata') or {}
-    _validate_metadata(kind, meta, causes)
+    _validate_metadata(kind, meta, causes, profile)
     spec = obj.get('spec')
     if spec is None:
         spec = {}
     if not isinstance(spec, dict):
         causes.invalid('spec', spec, 'must be an object')
         return causes
+    tiers = profile is not None and profile.has_tiers
     if kind == 'HostEndpoint':
         _validate_hep_spec(spec, causes)
     elif kind == 'GlobalNetworkPolicy':
-        _validate_policy_spec(spec, causes, is_global=True)
+        _validate_policy_spec(spec, causes, is_global=True, profile=profile, extra=_tier_field(tiers))
     elif kind == 'NetworkPolicy':
-        _validate_policy_spec(spec, causes, is_global=False)
+        _validate_policy_spec(spec, causes, is_global=False, profile=profile, extra=_tier_field(tiers))
+    elif kind == 'Tier':
+        _validate_tier(meta.get('name'), spec, causes, profile)
+    elif kind in ('StagedGlobalNetworkPolicy', 'StagedNetworkPolicy'):
+        _validate_staged_spec(spec, causes, kind == 'StagedGlobalNetworkPolicy', profile)
+    elif kind == 'StagedKubernetesNetworkPolicy':
+        _validate_staged_k8s_spec(spec, causes)
     return list(causes)
 
 
+def _tier_field(tiers: bool) -> set[str]:
+    """3.29 added `spec.tier` to the policy kinds (SPEC-3.29-3.32 §3.1); on 3.28 it stays an unknown field."""
+    return {'tier'} if tiers else set()
+
+
 # --- metadata ---------------------------------------------------------------------------------------
-def _validate_metadata(kind: str, meta: dict, causes: _Causes) -> None:
+def _validate_metadata(kind: str, meta: dict, causes: _Causes, profile: CalicoProfile | None = None) -> None:
     name = meta.get('name')
     if not name:
         causes.add('metadata.name', 'Required value: name is required', reason='FieldValueRequired')
@@ -110,12 +158,30 @@ def _validate_metadata(kind: str, meta: dict, causes: _Causes) -> None:
         err = validation.dns1123_subdomain_error(name)
         if err:
             causes.invalid('metadata.name', name, err)
+        elif profile is not None and profile.has_tiers:
+            _validate_tiered_name(kind, name, causes)
         elif kind == 'GlobalNetworkPolicy' and not validation.DNS1123_LABEL_RE.match(name):
             causes.invalid('metadata.name', name, 'name must be a DNS-1123 label (no dots) for GlobalNetworkPolicy')
         elif kind == 'NetworkPolicy' and not NP_NAME_RE.match(name):
             causes.invalid('metadata.name', name, 'name must be a DNS-1123 label (no dots) for NetworkPolicy')
     _validate_labels('metadata.labels', meta.get('labels'), causes)
     _validate_annotations('metadata.annotations', meta.get('annotations'), causes)
+
+
+def _validate_tiered_name(kind: str, name: str, causes: _Causes) -> None:
+    """3.29+ name regexes: GNP label or label.label; NP also knp.default./ossg.default. names; Tier a label."""
+    if kind in ('GlobalNetworkPolicy', 'StagedGlobalNetworkPolicy'):
+        ok = GNP_NAME_RE_329.match(name)
+    elif kind in ('NetworkPolicy', 'StagedNetworkPolicy'):
+        ok = NP_NAME_RE_329.match(name)
+    elif kind == 'Tier':
+        if len(name) > 63:
+            causes.invalid('metadata.name', name, f'name is too long by {len(name) - 63} bytes')
+        ok = validation.DNS1123_LABEL_RE.match(name)
+    else:
+        return
+    if not ok:
+        causes.invalid('metadata.name', name, NAME_REGEX_MESSAGE)
 
 
 def _validate_labels(field: str, labels: Any, causes: _Causes) -> None:
@@ -214,9 +280,55 @@ def _validate_endpoint_port(field: str, port: Any, causes: _Causes) -> None:
                                                    '(must be TCP, UDP or SCTP)')
 
 
+# --- tiers and staged policies (3.29+ / 3.30+) -------------------------------------------------------
+def _validate_tier(name: Any, spec: dict, causes: _Causes, profile: CalicoProfile | None) -> None:
+    causes.unknown_fields('spec', spec, {'order', 'defaultAction'})
+    order = spec.get('order')
+    if order is not None and (isinstance(order, bool) or not isinstance(order, (int, float))):
+        causes.invalid('spec.order', order, 'order must be a number')
+    action = spec.get('defaultAction')
+    if action is not None and action not in TIER_ACTIONS:
+        causes.invalid('spec.defaultAction', action, 'defaultAction must be Deny or Pass')
+    # libcalico pins the order of its built-in tiers ("default tier order must be 1e+06").
+    for builtin in (profile.builtin_tiers if profile is not None else ()):
+        if name == builtin.name and order != builtin.order:
+            causes.invalid('spec.order', order, f'{builtin.name} tier order must be {_go_float(builtin.order)}')
+
+
+def _go_float(value: float) -> str:
+    """Go's %v of a float64 for these round numbers (1000 -> 1000, 1000000 -> 1e+06)."""
+    return f'{float(value):g}'
+
+
+def _validate_staged_spec(spec: dict, causes: _Causes, is_global: bool, profile: CalicoProfile | None) -> None:
+    action = spec.get('stagedAction', 'Set')
+    if action not in STAGED_ACTIONS:
+        causes.invalid('spec.stagedAction', action, 'stagedAction must be one of Set, Delete, Learn, Ignore')
+    enforced = {k: v for k, v in spec.items() if k != 'stagedAction'}
+    if action == 'Delete':
+        if any(v not in (None, '', [], {}, False, 0) for k, v in enforced.items() if k != 'tier'):
+            causes.invalid('spec', spec, 'Spec fields, except Tier, should all be zero-value if stagedAction is Delete')
+        return
+    _validate_policy_spec(enforced, causes, is_global=is_global, profile=profile, extra={'tier'})
+
+
+def _validate_staged_k8s_spec(spec: dict, causes: _Causes) -> None:
+    """A Kubernetes NetworkPolicy spec plus `stagedAction` (SPEC-3.29-3.32 §7); the rules are not checked deeper."""
+    causes.unknown_fields('spec', spec, SKNP_SPEC_FIELDS)
+    action = spec.get('stagedAction', 'Set')
+    if action not in STAGED_ACTIONS:
+        causes.invalid('spec.stagedAction', action, 'stagedAction must be one of Set, Delete, Learn, Ignore')
+    if action == 'Delete' and any(v not in (None, [], {}) for k, v in spec.items() if k != 'stagedAction'):
+        causes.invalid('spec', spec, 'Spec fields should all be zero-value if stagedAction is Delete')
+    for field in ('podSelector',):
+        if field in spec and not isinstance(spec[field], dict):
+            causes.invalid(f'spec.{field}', spec[field], 'must be an object')
+
+
 # --- policies ---------------------------------------------------------------------------------------
-def _validate_policy_spec(spec: dict, causes: _Causes, is_global: bool) -> None:
-    causes.unknown_fields('spec', spec, GNP_SPEC_FIELDS if is_global else NP_SPEC_FIELDS)
+def _validate_policy_spec(spec: dict, causes: _Causes, is_global: bool, profile: CalicoProfile | None = None,
+                          extra: set[str] = frozenset()) -> None:
+    causes.unknown_fields('spec', spec, (GNP_SPEC_FIELDS if is_global else NP_SPEC_FIELDS) | extra)
 
     order = spec.get('order')
     if order is not None and (isinstance(order, bool) or not isinstance(order, (int, float))):
@@ -267,7 +379,7 @@ def _validate_policy_spec(spec: dict, causes: _Causes, is_global: bool) -> None:
             causes.invalid(f'spec.{direction}', rules, 'must be a list of rules')
             continue
         for i, rule in enumerate(rules):
-            _validate_rule(f'spec.{direction}[{i}]', rule, direction, is_global, causes)
+            _validate_rule(f'spec.{direction}[{i}]', rule, direction, is_global, causes, profile)
 
 
 def _validate_selector(field: str, text: Any, causes: _Causes, allow_global: bool) -> None:
@@ -285,7 +397,8 @@ def _validate_selector(field: str, text: Any, causes: _Causes, allow_global: boo
         causes.invalid(field, text, 'global() is not allowed in this selector')
 
 
-def _validate_rule(field: str, rule: Any, direction: str, is_global: bool, causes: _Causes) -> None:
+def _validate_rule(field: str, rule: Any, direction: str, is_global: bool, causes: _Causes,
+                   profile: CalicoProfile | None = None) -> None:
     if not causes.unknown_fields(field, rule, RULE_FIELDS):
         return
     action = rule.get('action')
@@ -329,6 +442,8 @@ def _validate_rule(field: str, rule: Any, direction: str, is_global: bool, cause
         if entity is None:
             continue
         _validate_entity_rule(f'{field}.{side}', entity, side, direction, is_global, proto, causes, versions)
+        if profile is not None and profile.rejects_catch_all_not_nets and isinstance(entity, dict):
+            _reject_catch_all_not_nets(f'{field}.{side}', entity.get('notNets'), causes)
     if len(versions) > 1:
         causes.invalid(field, sorted(versions), 'rule contains both IPv4 and IPv6 CIDRs')
     if ip_version is not None and versions and versions != {ip_version}:
@@ -411,6 +526,20 @@ def _validate_entity_rule(field: str, entity: Any, side: str, direction: str, is
                 causes.invalid(sfield, services, f'cannot specify {other} together with services')
         if side == 'destination' and (entity.get('ports') or entity.get('notPorts')):
             causes.invalid(sfield, services, 'cannot specify ports or notPorts with a destination services match')
+
+
+def _reject_catch_all_not_nets(field: str, nets: Any, causes: _Causes) -> None:
+    """3.29.6 / 3.30.3 / 3.31.0+ (SPEC-3.29-3.32 §9.3): a negated catch-all matches no traffic."""
+    if not isinstance(nets, list):
+        return
+    for i, net in enumerate(nets):
+        try:
+            parsed = ipaddress.ip_network(net, strict=False) if isinstance(net, str) else None
+        except ValueError:
+            parsed = None
+        if parsed is not None and parsed.prefixlen == 0:
+            causes.invalid(f'{field}.notNets[{i}]', net,
+                           'catch-all CIDR in negation creates logical contradiction (matches no traffic)')
 
 
 def _validate_http(field: str, http: Any, rule: dict, direction: str, causes: _Causes) -> None:

@@ -19,7 +19,8 @@ class ApiError(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
-        self.reason = reason or REASONS.get(code, HTTPStatus(code).phrase.replace(' ', ''))
+        # reason='' is kube's StatusReasonUnknown (a plain Go error from the storage layer): no `reason` in the body.
+        self.reason = reason if reason is not None else REASONS.get(code, HTTPStatus(code).phrase.replace(' ', ''))
         self.details = details
         self.headers = headers or {}
 
@@ -30,8 +31,10 @@ class ApiError(Exception):
 def status_body(code: int, message: str, reason: str | None = None, details: dict | None = None) -> dict:
     body = {
         'kind': 'Status', 'apiVersion': 'v1', 'metadata': {}, 'status': 'Failure',
-        'message': message, 'reason': reason or REASONS.get(code, ''), 'code': code,
+        'message': message, 'reason': reason if reason is not None else REASONS.get(code, ''), 'code': code,
     }
+    if body['reason'] == '':
+        del body['reason']
     if details is not None:
         body['details'] = details
     return body
@@ -75,3 +78,8 @@ def invalid(rtype, name: str, causes: list[dict]) -> ApiError:
 
 def bad_request(message: str) -> ApiError:
     return ApiError(400, message)
+
+
+def unknown_error(message: str) -> ApiError:
+    """What kube's ErrorToAPIStatus makes of an error that is not a Status: HTTP 500, no reason."""
+    return ApiError(500, message, reason='')

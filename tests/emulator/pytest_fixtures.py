@@ -2,6 +2,9 @@
 
 k8s_api          – a fresh EmulatorServer per test (starts in a few ms); TMPDIR points into tmp_path so the
                    kubernetes client's discovery cache never leaks between tests.
+k8s_api_profile  – like k8s_api, for the Calico profile given by indirect parametrization
+                   (`@pytest.mark.parametrize('k8s_api_profile', ['3.29', '3.32-crd'], indirect=True)`);
+                   unparametrized it uses the default ($EMULATOR_CALICO_PROFILE, else 3.28).
 k8s_api_session  – one server for the whole session; call .reset() yourself when a test needs a clean state.
 """
 from __future__ import annotations
@@ -11,13 +14,24 @@ import pytest
 from .server import EmulatorServer
 
 
-@pytest.fixture
-def k8s_api(tmp_path, monkeypatch):
+def _private_tmpdir(tmp_path, monkeypatch) -> None:
     cache_dir = tmp_path / 'tmp'
-    cache_dir.mkdir()
+    cache_dir.mkdir(exist_ok=True)
     monkeypatch.setenv('TMPDIR', str(cache_dir))
     monkeypatch.setattr('tempfile.tempdir', None)  # make tempfile re-read TMPDIR
+
+
+@pytest.fixture
+def k8s_api(tmp_path, monkeypatch):
+    _private_tmpdir(tmp_path, monkeypatch)
     with EmulatorServer() as server:
+        yield server
+
+
+@pytest.fixture
+def k8s_api_profile(request, tmp_path, monkeypatch):
+    _private_tmpdir(tmp_path, monkeypatch)
+    with EmulatorServer(profile=getattr(request, 'param', None)) as server:
         yield server
 
 

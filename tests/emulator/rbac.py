@@ -134,6 +134,19 @@ class Authorizer:
             return grant.user if grant else None
         return None
 
+    def decider(self, authorization: str | None) -> tuple[str, Any] | None:
+        """(user, decide(verb, group, resource, name)) for a restricted caller; None for an unrestricted one. Used
+        for the extra SubjectAccess-like checks Calico's tiered RBAC makes (tier_rbac.py)."""
+        if not authorization or not authorization.startswith('Bearer '):
+            return None
+        grant = self.grants.get(authorization[len('Bearer '):])
+        if grant is None:
+            return None
+
+        def decide(verb: str, group: str, resource: str, name: str | None) -> bool:
+            return any(rule.allows(verb, group, resource, None, name) for rule in grant.rules)
+        return grant.user, decide
+
     def check(self, authorization: str | None, record: Mapping[str, Any]) -> None:
         """`record` is an apiserver request record (classified); a caller outside `grants` is an admin."""
         if not authorization or not authorization.startswith('Bearer '):
@@ -158,6 +171,8 @@ def log_line(record: Mapping[str, Any], user: str | None) -> dict:
     info = record.get('rbac') or {'verb': record['verb'], 'api_group': None, 'api_version': None, 'resource': None,
                                   'subresource': None, 'namespace': None, 'name': None}
     return dict(info, **{
+        # Calico tiered RBAC (tier_rbac.py): the SubjectAccess-like checks made, for replay against any ClusterRole.
+        'tier_checks': list(record.get('tier_checks') or ()), 'tier_filter': bool(record.get('tier_filter')),
         'method': record['method'], 'path': record['path'], 'discovery': record['verb'] == 'discovery',
         'dry_run': record['dry_run'], 'status': record['status'], 'user': user,
         'user_agent': record['headers'].get('User-Agent', ''), 'time': record['time'], 'server_pid': os.getpid(),

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import dataclasses
 
+from .profiles import CalicoProfile, parse_profile
+
 STANDARD_VERBS = ('create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch')
 
 CALICO_GROUP = 'projectcalico.org'
@@ -65,7 +67,8 @@ K8S_GROUP_RESOURCES = [
     ResourceType('networking.k8s.io', 'v1', 'servicecidrs', 'ServiceCIDR', False, (), ('status',)),
 ]
 
-# (plural, kind, namespaced, short names, subresources): shared by projectcalico.org/v3 and crd.projectcalico.org/v1.
+# (plural, kind, namespaced, short names, subresources): the crd.projectcalico.org/v1 types the emulator serves (the
+# projectcalico.org/v3 kinds per profile are in profiles.py).
 _CALICO_TYPES = [
     ('hostendpoints', 'HostEndpoint', False, ('hep', 'heps'), ()),
     ('globalnetworkpolicies', 'GlobalNetworkPolicy', False, ('gnp', 'cgnp', 'calicoglobalnetworkpolicies'), ()),
@@ -80,16 +83,29 @@ _CALICO_TYPES = [
 ]
 
 
+APISERVICES = ResourceType('apiregistration.k8s.io', 'v1', 'apiservices', 'APIService', False, (), ('status',))
+
+
 def calico_resources(group: str, version: str) -> list[ResourceType]:
     return [ResourceType(group, version, p, k, ns, sn, sub) for p, k, ns, sn, sub in _CALICO_TYPES]
 
 
-def build_registry(calico_api: bool) -> list[ResourceType]:
-    """All served resources. The CRD group is always there (a real Calico install has it);
-    the aggregated projectcalico.org/v3 API only when the Calico API server is 'installed'."""
-    resources = CORE_RESOURCES + K8S_GROUP_RESOURCES + calico_resources(CALICO_CRD_GROUP, 'v1')
+def calico_v3_resources(profile: CalicoProfile) -> list[ResourceType]:
+    """projectcalico.org/v3 as the profile serves it (kinds, short names, /status: CalicoProfile.v3_kinds)."""
+    return [ResourceType(CALICO_GROUP, 'v3', k.plural, k.kind, k.namespaced, k.short_names, k.subresources)
+            for k in profile.v3_kinds()]
+
+
+def build_registry(calico_api: bool, profile: CalicoProfile | None = None) -> list[ResourceType]:
+    """All served resources. API-server profiles always have the CRD group (a real Calico install has it) and the
+    aggregated projectcalico.org/v3 API when the Calico API server is 'installed'; v3-CRD mode has no
+    crd.projectcalico.org group and serves projectcalico.org/v3 as CRDs (unless `calico_api=False`: not installed)."""
+    profile = profile or parse_profile('3.28')
+    resources = CORE_RESOURCES + K8S_GROUP_RESOURCES + [APISERVICES]
+    if not profile.crd_mode:
+        resources += calico_resources(CALICO_CRD_GROUP, 'v1')
     if calico_api:
-        resources += calico_resources(CALICO_GROUP, 'v3')
+        resources += calico_v3_resources(profile)
     return resources
 
 

@@ -10,6 +10,7 @@ import aiohttp.web
 
 from .apiserver import WRITE_VERBS, KubeApiEmulator
 from .faults import FaultRule
+from .profiles import CalicoProfile
 from .rbac import Authorizer
 from .state import ClusterState
 from .tls import TLSFiles, generate_tls_files
@@ -20,14 +21,17 @@ DEFAULT_SERVICE_CIDRS = ('10.96.0.0/12',)
 class EmulatorServer:
     def __init__(self, port: int = 0, token: str | None = None, tls_dir: str | None = None,
                  calico_api: bool = True, service_cidrs: tuple[str, ...] = DEFAULT_SERVICE_CIDRS,
-                 host: str = '127.0.0.1', bootstrap: bool = True, rbac: Authorizer | dict | None = None):
+                 host: str = '127.0.0.1', bootstrap: bool = True, rbac: Authorizer | dict | None = None,
+                 profile: 'str | CalicoProfile | None' = None):
         """`rbac`: RBAC mode, {bearer token: {'user': ..., 'rules': [ClusterRole rules]}} (see rbac.py); `token`
-        then stays an unrestricted (admin) token."""
+        then stays an unrestricted (admin) token. `profile`: the Calico profile ('3.28' ... '3.32', '3.32-crd',
+        optionally with a patch level; default $EMULATOR_CALICO_PROFILE, else '3.28'; see profiles.py)."""
         self.host = host
         self.port = port
         self.token = token
         self.tls_dir = tls_dir
-        self.state = ClusterState(calico_api=calico_api, service_cidrs=tuple(service_cidrs), bootstrap=bootstrap)
+        self.state = ClusterState(calico_api=calico_api, service_cidrs=tuple(service_cidrs), bootstrap=bootstrap,
+                                  profile=profile)
         authorizer = rbac if isinstance(rbac, Authorizer) or rbac is None else Authorizer(rbac)
         self.handler = KubeApiEmulator(state=self.state, token=token, authorizer=authorizer)
         self.tls: TLSFiles | None = None
@@ -140,6 +144,15 @@ class EmulatorServer:
             yaml.safe_dump(doc, fh)
         return path
 
+    # --- Calico profile -----------------------------------------------------------------------------
+    @property
+    def profile(self) -> CalicoProfile:
+        return self.state.profile
+
+    def upgrade(self, profile: 'str | CalicoProfile') -> CalicoProfile:
+        """An in-place Calico upgrade keeping stored objects (see ClusterState.upgrade)."""
+        return self.state.upgrade(profile)
+
     # --- observation and control --------------------------------------------------------------------
     @property
     def requests(self) -> list[dict]:
@@ -166,8 +179,9 @@ class EmulatorServer:
         return self.state.seed(list(objs))
 
     def objects(self, kind: str | None = None, api_version: str | None = None,
-                namespace: str | None = None) -> list[dict]:
-        return self.state.find_objects(kind, api_version, namespace)
+                namespace: str | None = None, raw: bool = False) -> list[dict]:
+        """Objects as reads return them (`raw=True`: as stored, without server-filled fields)."""
+        return self.state.find_objects(kind, api_version, namespace, raw=raw)
 
     def reset(self) -> None:
         """Back to the bootstrap objects; also drops faults and recorded requests."""

@@ -88,8 +88,8 @@ class Bench(object):
     a delete and a pin removal), "role" (the playbook on three local hosts).
     """
 
-    def __init__(self, workdir, target):
-        self.cluster = Cluster(workdir)
+    def __init__(self, workdir, target, profile=None):
+        self.cluster = Cluster(workdir, profile)
         self.target = target
 
     def __enter__(self):

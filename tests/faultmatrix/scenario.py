@@ -68,9 +68,9 @@ class Cluster(object):
     Every node's InternalIP is the loopback address, as in test_role_scale: the role's facts come from this machine.
     """
 
-    def __init__(self, workdir):
+    def __init__(self, workdir, profile=None):
         self.workdir = Path(workdir)
-        self.api = EmulatorServer(service_cidrs=(SERVICE_CIDR_V4, SERVICE_CIDR_V6))
+        self.api = EmulatorServer(service_cidrs=(SERVICE_CIDR_V4, SERVICE_CIDR_V6), profile=profile)
         self._runs = 0
 
     def __enter__(self):

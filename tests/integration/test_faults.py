@@ -15,6 +15,7 @@ import pytest
 from faultmatrix.matrix import Bench, Cell
 from faultmatrix.scenario import SERVICES, Cluster, differences
 from integration.conftest import node_hep
+from integration.test_calico_profiles import MATRIX as PROFILE_MATRIX
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -104,3 +105,20 @@ def test_a_run_stopped_before_removing_a_pin_leaves_no_stale_pin(tmp_path):
         assert rerun.ok and rerun.changed, rerun
         assert bench.state()["Service/payments/ledger"] == {}, "no pin left behind"
         assert not bench.run_module(SERVICES[:2]).changed
+
+
+PROFILE_CELLS = [("POST", GNPS, 0, "409-another-writer", ABSORBED), ("POST", GNPS, 0, "500-persistent", CLEAN_FAILURE),
+                 ("GET", "/apis/projectcalico.org/v3", 0, "503", ABSORBED)]
+
+
+@pytest.mark.parametrize("profile", PROFILE_MATRIX)
+def test_a_sample_of_faults_on_every_calico_profile(profile, tmp_path):
+    """The same cells on every Calico release and serving mode: a conflict with another writer is absorbed, a
+    persistent error fails clearly, and on every profile the re-run converges to the clean run's state."""
+    with Bench(tmp_path, "module", profile=profile) as module_bench:
+        steps, reference = module_bench.clean_reference()
+        for method, path, occurrence, kind, expected in PROFILE_CELLS:
+            index = [s[0] for s in steps if s[1:] == (method, path, occurrence)]
+            assert index, "the clean run makes that request"
+            cell = module_bench.run_cell(Cell("module", index[0], method, path, occurrence, kind), reference)
+            assert cell.outcome == expected, (kind, cell.detail)

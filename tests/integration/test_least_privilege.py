@@ -64,7 +64,9 @@ def without(rules, group, resource, verb):
 
 
 def rbac_server(rules, **kwargs):
-    """The emulator in RBAC mode: the collection's service account holds `rules`; fixtures use an admin token."""
+    """The emulator in RBAC mode: the collection's service account holds `rules`; fixtures use an admin token.
+
+    Calico's tiered RBAC is enforced too where the emulator's Calico profile has tiers (3.29 and later)."""
     return EmulatorServer(token=ADMIN_TOKEN, rbac={SA_TOKEN: {"user": SA_USER, "rules": rules}},
                           service_cidrs=(SERVICE_CIDR_V4, SERVICE_CIDR_V6), **kwargs)
 
@@ -161,6 +163,27 @@ def used_permission(rules, request):
     return None
 
 
+def tier_verdict(rules, request):
+    """(allowed, permissions used) of a request's Calico tiered-RBAC checks (SPEC-3.29-3.32 §5), replayed against `rules`.
+
+    The emulator logs every check Calico makes for a policy request, whoever sent it and whether RBAC was on. A tier
+    passes when the identity may `get` the tier and may do the verb on `tier.<resource>` by the policy's name or by
+    `<tier>.*`. Every tier a request meets must pass, lists included: a list that silently left out another tier's
+    policies would make the flow check blind to them, which docs/rbac.md's ClusterRole is meant to prevent.
+    """
+    tiers = {}
+    used = set()
+    for check in request.get("tier_checks") or []:
+        permission = used_permission(rules, dict(verb=check["verb"], api_group=check["group"], resource=check["resource"],
+                                                 subresource=None, name=check["name"] or None))
+        if permission:
+            used.add(permission)
+        tiers.setdefault(check["tier"], {}).setdefault(check["check"], []).append(permission is not None)
+    allowed = all(any(kinds.get("get-tier", [])) and (any(kinds.get("policy", [])) or any(kinds.get("tier-wildcard", [])))
+                  for kinds in tiers.values())
+    return allowed, used
+
+
 WORKLOAD_PLAY = """
 - name: Every module, every kind of write, and a 409 on each kind's update (its re-read is a `get`)
   hosts: localhost
@@ -209,20 +232,20 @@ WORKLOAD_PLAY = """
 """
 
 
-def drive_workload(tmp_path):
+def drive_workload(tmp_path, profile):
     """Exercise each module and each write path once, as the service account holding docs/rbac.md's ClusterRole."""
-    with rbac_server(documented_rules()) as api:
+    with rbac_server(documented_rules(), profile=profile) as api:
         api.seed(cluster(dict((n, a) for n, a in NODE_ADDRESSES.items() if n != "node-3")))
         for kind in ("hostendpoints", "globalnetworkpolicies", "networkpolicies", "globalnetworksets"):
             api.inject_fault(method="PUT", path="/apis/projectcalico.org/v3/(namespaces/[^/]+/)?%s/" % kind, status=409)
-        playbook = tmp_path / "workload.yml"
+        playbook = tmp_path / ("workload-%s.yml" % profile)
         playbook.write_text(WORKLOAD_PLAY)
         env = ansible_env(api.url, tmp_path, extra={"K8S_AUTH_API_KEY": SA_TOKEN})
         new_node = nodes({"node-3": NODE_ADDRESSES["node-3"]})[0]
         run = run_playbook(env, playbook, extra_vars={"api_url": api.url, "new_node": new_node})
         assert run.rc == 0, run
         assert api.handler.faults.pending() == [], "every injected conflict was hit"
-        assert [r["path"] for r in api.requests if r["status"] == 403] == []
+        assert [r["path"] for r in api.requests if r["status"] in (400, 403)] == []
 
 
 def describe(request):
@@ -235,18 +258,29 @@ def describe(request):
 def test_every_request_of_the_suite_is_allowed_by_the_documented_cluster_role(emulator_request_log, tmp_path):
     assert os.environ.get(REQUEST_LOG_ENV) == str(emulator_request_log)
     rules = documented_rules()
-    requests = collection_requests(read_log(str(emulator_request_log)))
-    used = set(used_permission(rules, r) for r in requests)
-    # Run alone (or with a few tests), the suite may not have exercised everything: drive a workload that does.
-    if set(MODULES) - set(r["module"] for r in requests) or permissions(rules) - used:
-        drive_workload(tmp_path)
+
+    def replay():
         requests = collection_requests(read_log(str(emulator_request_log)))
         used = set(used_permission(rules, r) for r in requests)
+        for request in requests:
+            used |= tier_verdict(rules, request)[1]
+        return requests, used
+
+    requests, used = replay()
+    # Run alone (or with a few tests), the suite may not have exercised everything: drive a workload that does, on a
+    # release without tiers and on one with Calico's tiered RBAC.
+    if set(MODULES) - set(r["module"] for r in requests) or permissions(rules) - used:
+        for profile in ("3.28", "3.32"):
+            drive_workload(tmp_path, profile)
+        requests, used = replay()
 
     assert requests, "the emulators recorded requests of the collection"
     assert sorted(set(r["module"] for r in requests)) == MODULES, "every module's requests were recorded"
     forbidden = sorted(set(describe(r) for r in requests if used_permission(rules, r) is None))
     assert forbidden == [], "requests docs/rbac.md's ClusterRole does not allow:\n" + "\n".join(forbidden)
+    tier_denied = sorted(set(describe(r) for r in requests if not tier_verdict(rules, r)[0]))
+    assert tier_denied == [], "requests Calico's tiered RBAC would refuse with docs/rbac.md's ClusterRole:\n" + "\n".join(tier_denied)
+    assert any(r.get("tier_checks") for r in requests), "tiered profiles ran: their checks were replayed"
     unused = sorted("%s %s/%s%s" % (verb, group or "core", resource, " %s" % name if name else "")
                     for group, resource, verb, name in permissions(rules) - used)
     assert unused == [], "permissions of docs/rbac.md's ClusterRole no request used: %s" % ", ".join(unused)

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from emulator.profiles import DEFAULT_PROFILE, PROFILE_ENV
 from integration.ansible_cli import REPO
+from integration.test_calico_profiles import MATRIX as PROFILE_MATRIX
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -20,10 +22,18 @@ def test_there_are_the_four_required_scenarios():
     assert SCENARIOS == ["canary", "cluster", "dualstack", "local"]
 
 
+# The cluster scenario runs on every Calico profile: the lab's emulator takes it from EMULATOR_CALICO_PROFILE.
+RUNS = [pytest.param(s, None, id=s) for s in SCENARIOS] + [
+    pytest.param("cluster", p.values[0], id="cluster-%s" % p.values[0], marks=p.marks)
+    for p in PROFILE_MATRIX if p.values[0] != DEFAULT_PROFILE]
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="the scenarios create network namespaces: root only")
-@pytest.mark.parametrize("scenario", SCENARIOS)
-def test_molecule_scenario(scenario, tmp_path):
+@pytest.mark.parametrize("scenario, profile", RUNS)
+def test_molecule_scenario(scenario, profile, tmp_path):
     env = dict(os.environ, MOLECULE_NO_LOG="false", ANSIBLE_NOCOLOR="1", NO_COLOR="1", TMPDIR=str(tmp_path))
+    if profile:
+        env[PROFILE_ENV] = profile
     molecule = Path(sys.executable).parent / "molecule"
     proc = subprocess.run([str(molecule), "test", "-s", scenario], cwd=str(REPO), env=env, capture_output=True, text=True,
                           check=False, timeout=900)
