@@ -31,6 +31,12 @@ description:
     ServiceCIDRs) and writes only objects that change. Every input is checked before the first write.
   - Create these policies before the HostEndpoints, and delete the HostEndpoints before these policies; the module
     refuses to delete the host-traffic policy while selected HostEndpoints exist.
+  - Works on Calico 3.28 to 3.32, with the Calico API server or Calico's native v3 CRDs. Where tiers exist (3.29 and
+    later) every policy goes to tier V(default), sent with C(spec.tier) and its label as the server returns them, so
+    what the server fills in never reads as a change. Policy names are DNS-1123 labels, the one form every release
+    reads back the same (on 3.29.0 to 3.29.3 the server returns V(default.<name>), which the module recognises as its
+    own). A policy of another team's tier that comes first decides first; M(clusteredge.calico.calico_flow_check)
+    shows it.
 author:
   - clusteredge platform engineering (@clusteredge)
 extends_documentation_fragment:

@@ -7,18 +7,23 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: calico_flow_check
-short_description: Decide flows the way Calico 3.28 would, before traffic hits them
+short_description: Decide flows the way Calico would, before traffic hits them
 version_added: 0.1.0
 description:
   - Answers "would this client reach this cluster IP (or node) through this node, and which rule decides?" from the
-    HostEndpoints, GlobalNetworkPolicies, NetworkPolicies, GlobalNetworkSets, Felix failsafe ports, Services, Pods and
-    Nodes, read from the API with one request per kind, or given as O(objects) (for example the output of
+    HostEndpoints, GlobalNetworkPolicies, NetworkPolicies, GlobalNetworkSets, Tiers, Felix failsafe ports, Services, Pods
+    and Nodes, read from the API with one request per kind, or given as O(objects) (for example the output of
     O(clusteredge.calico.calico_clusterip_exposure#module:state=rendered)).
-  - Models Calico 3.28's iptables dataplane with kube-proxy in iptables mode. That covers untracked, pre-DNAT and normal
+  - Models Calico's iptables dataplane with kube-proxy in iptables mode. That covers untracked, pre-DNAT and normal
     host endpoint policy, applyOnForward, failsafe ports, policy order and name ties, and first-match Allow, Deny, Pass
     and Log. It also covers the end-of-policy drop against the pre-DNAT fall-through, profiles, named against V(*)
     HostEndpoints, kube-proxy's DNAT to a local or a remote backend with its SNAT, and the backend pod's own ingress
     policy.
+  - Where tiers exist (Calico 3.29 and later), every tier takes part, in tier order, a tier's end dropping
+    unless its C(defaultAction) is V(Pass), except at pre-DNAT, where an unmatched packet goes on to the next tier and
+    stage. A verdict decided in a tier other than V(default) names the tier. Staged policies are never enforced and
+    are not read. Where tiered RBAC hides some tiers' policies from the identity's lists, they cannot be taken into
+    account (see the ClusterRole in the collection's docs/rbac.md).
   - Traffic a node's own processes send (O(flows[].source=node)) takes the egress path, untracked egress, outbound
     failsafes, then normal egress policy and profiles, and then the receiving end (the node itself over V(lo), another
     node, a pod, or a Service's backends after kube-proxy's DNAT).
@@ -78,7 +83,8 @@ options:
   objects:
     description:
       - Decide from these objects only, without any cluster (HostEndpoint, GlobalNetworkPolicy, NetworkPolicy,
-        GlobalNetworkSet, FelixConfiguration, Service, Node, Pod, Namespace, EndpointSlice).
+        GlobalNetworkSet, Tier, FelixConfiguration, Service, Node, Pod, Namespace, EndpointSlice). Without Tier objects,
+        every policy is in one tier, as before Calico 3.29.
     type: list
     elements: dict
   pod_cidrs:

@@ -10,8 +10,9 @@ module: calico_hostendpoint
 short_description: Manage Calico HostEndpoints idempotently, in bulk
 version_added: 0.1.0
 description:
-  - Creates, updates, prunes and reads Calico C(HostEndpoint) objects through the C(projectcalico.org/v3) API
-    served by the Calico API server. It never writes the internal C(crd.projectcalico.org/v1) resources.
+  - Creates, updates, prunes and reads Calico C(HostEndpoint) objects through the C(projectcalico.org/v3) API,
+    served by the Calico API server or, on Calico 3.32, by Calico's native v3 CRDs. It never writes the internal
+    C(crd.projectcalico.org/v1) resources.
   - One task handles any number of HostEndpoints with one LIST request and one write per object that actually
     changes. A run that changes nothing writes nothing.
   - Every object it creates carries the ownership label C(clusteredge.calico/owner). V(overridden) and
