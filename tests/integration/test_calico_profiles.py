@@ -346,3 +346,22 @@ def test_a_missing_tier_permission_fails_naming_it(profile, status, tmp_path):
         assert ': %d ' % status in message and 'in tier "default"' in message, message
         assert "get on tiers 'default'" in message and "[default.*]" in message and "docs/rbac.md" in message, message
         assert result["api_status"] == status
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("reported", ["v3.27.3", "v4.0.0"])
+def test_preflight_stops_on_a_release_it_does_not_know_unless_told(reported, tmp_path):
+    """§1: the collection knows 3.28 to 3.32. Older or newer releases stop preflight before anything is written,
+    unless clusterip_exposure_accept_calico_version says to go on."""
+    with profile_server("3.32") as api:
+        api.seed(role_cluster())
+        api.seed([{"apiVersion": "projectcalico.org/v3", "kind": "ClusterInformation", "metadata": {"name": "default"},
+                   "spec": {"calicoVersion": reported, "clusterType": "k8s,bgp,kubeadm,kdd", "datastoreReady": True}}])
+        refused = run_role(api, tmp_path)
+        assert refused.returncode != 0
+        failure = [line for line in refused.stdout.splitlines() if line.startswith("fatal:")]
+        assert any("Calico %s is" % reported in line and "clusterip_exposure_accept_calico_version" in line
+                   and "Nothing was written" in line for line in failure), refused.stdout[-3000:]
+        assert persisted_writes(api) == []
+        accepted = run_role(api, tmp_path, extra_args=["-e", "clusterip_exposure_accept_calico_version=true"])
+        assert accepted.returncode == 0, accepted.stdout[-3000:]
