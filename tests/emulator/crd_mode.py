@@ -346,7 +346,21 @@ def _compile(expression: str, purpose: str):
 
 def _split_top_level(text: str, sep: str = ',') -> list[str]:
     """`text` split at `sep` outside brackets and string literals."""
-    parts, depth, quote, start, i = [], 0, None, 0, 0
+    parts, start = [], 0
+    for i, c, depth in _scan(text):
+        if c == sep and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    parts.append(text[start:])
+    return parts
+
+
+def _scan(text: str, start: int = 0, depth: int = 0):
+    """(index, character, bracket depth before it) for every character of `text` outside string literals, from `start`.
+
+    Closing brackets are reported at the depth they close to, so a caller looking for the end of a group stops at
+    the first one that reports depth -1 relative to where it started."""
+    quote, i = None, start
     while i < len(text):
         c = text[i]
         if quote:
@@ -357,15 +371,14 @@ def _split_top_level(text: str, sep: str = ',') -> list[str]:
         elif c in '"\'':
             quote = c
         elif c in '([{':
+            yield i, c, depth
             depth += 1
         elif c in ')]}':
             depth -= 1
-        elif c == sep and depth == 0:
-            parts.append(text[start:i])
-            start = i + 1
+            yield i, c, depth
+        else:
+            yield i, c, depth
         i += 1
-    parts.append(text[start:])
-    return parts
 
 
 def _jsonpatch_literals(expression: str) -> str:
@@ -377,21 +390,8 @@ def _jsonpatch_literals(expression: str) -> str:
         if start < 0:
             return ''.join(out) + expression[i:]
         body_start = start + len('JSONPatch{')
-        depth, quote, pos = 1, None, body_start
-        while depth:
-            c = expression[pos]
-            if quote:
-                if c == '\\':
-                    pos += 1
-                elif c == quote:
-                    quote = None
-            elif c in '"\'':
-                quote = c
-            elif c in '([{':
-                depth += 1
-            elif c in ')]}':
-                depth -= 1
-            pos += 1
+        # The closing brace of JSONPatch{...}: the first bracket that brings the depth back below where the body began.
+        pos = next(i for i, c, depth in _scan(expression, body_start) if c in ')]}' and depth < 0) + 1
         fields = []
         for field in _split_top_level(expression[body_start:pos - 1]):
             name, colon, value = field.partition(':')

@@ -1,10 +1,7 @@
 """RBAC mode and the request log: the emulator decides and words 403s as kube-apiserver's RBAC authorizer does."""
-import json
 import os
 import subprocess
 import sys
-import urllib.error
-import urllib.request
 
 import pytest
 import yaml
@@ -12,6 +9,7 @@ import yaml
 from emulator import EmulatorServer
 from emulator.admin import AdminClient
 from emulator.rbac import REQUEST_LOG_ENV, PolicyRule, read_log
+from emulator_tests.helpers import http
 
 TESTS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 USER = 'system:serviceaccount:awx:clusteredge-calico'
@@ -21,23 +19,8 @@ SVC = {'apiVersion': 'v1', 'kind': 'Service', 'metadata': {'name': 'x', 'namespa
 
 def call(server, method, path, token='sa', body=None, content_type='application/json'):
     """(status, body) of one raw HTTP request; the body decoded when it is one JSON document."""
-    data = json.dumps(body).encode() if body is not None else None
-    headers = {'Content-Type': content_type}
-    if token:
-        headers['Authorization'] = f'Bearer {token}'
-    request = urllib.request.Request(server.url + path, data=data, method=method, headers=headers)
-    try:
-        with urllib.request.urlopen(request, timeout=10) as resp:
-            return resp.status, _decoded(resp.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, _decoded(exc.read())
-
-
-def _decoded(data):
-    try:
-        return json.loads(data or b'null')
-    except ValueError:  # health checks answer text, watches a stream of events
-        return data.decode()
+    status, decoded, _headers = http(server, method, path, body=body, token=token, content_type=content_type)
+    return status, decoded
 
 
 def server_with(rules, **kwargs):
