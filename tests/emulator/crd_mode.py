@@ -21,7 +21,8 @@ Calico's Go validation (selector syntax, CIDR host bits, ports, ...) deliberatel
 existence / tiered-RBAC webhook needs cluster state and is not part of this module.
 
 The CRDs and admission policies are read at run time from `<repo>/../shared/calico/crds-3.32` (or
-`$CALICO_REFERENCE_DIR/crds-3.32`), never copied into the repository. CEL is evaluated by `cel-expr-python` (Google's
+`$CALICO_REFERENCE_DIR/crds-3.32`; see reference.py), never copied into the repository; missing_reason() says why
+they cannot be read (tests skip with it). CEL is evaluated by `cel-expr-python` (Google's
 CEL C++ runtime), pinned in requirements.txt. Schemas and compiled CEL programs are cached.
 
 Interface:
@@ -50,7 +51,7 @@ from typing import Any
 
 import yaml
 
-from . import validation
+from . import reference, validation
 from .errors import ApiError
 
 try:  # Google's CEL (C++ runtime); pinned in requirements.txt
@@ -63,11 +64,10 @@ else:
 
 GROUP = 'projectcalico.org'
 API_VERSION = 'projectcalico.org/v3'
-ENV_VAR = 'CALICO_REFERENCE_DIR'
 CRD_SUBDIR = 'crds-3.32'
+ENV_VAR = reference.ENV_VAR                              # re-exported: the one definition is in reference.py
+DEFAULT_REFERENCE_DIR = reference.DEFAULT_REFERENCE_DIR
 POLICIES_FILE = 'admission-policies-and-webhooks.yaml'
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-DEFAULT_REFERENCE_DIR = os.path.join(os.path.dirname(REPO_ROOT), 'shared', 'calico')
 
 ROOT_FIELD = '<nil>'  # field.Path(nil).String(): where kube-apiserver reports root-level errors
 NOT_CHECKED = ('some validation rules were not checked because the object was invalid; correct the existing errors '
@@ -96,21 +96,18 @@ class AdmissionPolicyDenied(ApiError):
 
 # --- reference data -----------------------------------------------------------------------------------
 def reference_dir() -> str:
-    """A `shared/calico`-like directory: $CALICO_REFERENCE_DIR, else `<repo>/../shared/calico`."""
-    return os.environ.get(ENV_VAR) or DEFAULT_REFERENCE_DIR
+    """A `shared/calico`-like directory: $CALICO_REFERENCE_DIR, else `<repo>/../shared/calico` (see reference.py)."""
+    return reference.reference_dir()
 
 
 def crd_dir() -> str:
-    return os.path.join(reference_dir(), CRD_SUBDIR)
+    return reference.subdir(CRD_SUBDIR)
 
 
 def missing_reason(d: str | None = None) -> str | None:
     """Why the CRDs cannot be loaded from `d` (default: crd_dir()); None when they can."""
-    d = d or crd_dir()
-    if not glob.glob(os.path.join(d, 'projectcalico.org_*.yaml')) or not os.path.isfile(os.path.join(d, POLICIES_FILE)):
-        return (f'Calico 3.32 v3 CRDs not found in {d} (reference data read at run time; set {ENV_VAR} to a '
-                f'shared/calico-like directory that holds {CRD_SUBDIR}/)')
-    return None
+    return reference.missing_reason('Calico 3.32 v3 CRDs and admission policies', d or crd_dir(), CRD_SUBDIR,
+                                    ('projectcalico.org_*.yaml', POLICIES_FILE))
 
 
 def _require_cel():

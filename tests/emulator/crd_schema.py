@@ -1,7 +1,8 @@
 """Conformance helper: validate a projectcalico.org/v3 object against Calico's CRD openAPIV3Schema.
 
-The CRDs are read at run time from `<repo>/../shared/calico/crds` (never copied into the repo). They describe
-structure only (field names and types); Calico's semantic rules live in calico_admission.py.
+The CRDs are read at run time from `<repo>/../shared/calico/crds` (or `$CALICO_REFERENCE_DIR/crds`; see
+reference.py), never copied into the repo; missing_reason() says why they cannot be read (tests skip with it). They
+describe structure only (field names and types); Calico's semantic rules live in calico_admission.py.
 """
 from __future__ import annotations
 
@@ -13,15 +14,30 @@ from typing import Any
 import jsonschema
 import yaml
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-CRD_DIR = os.path.join(os.path.dirname(REPO_ROOT), 'shared', 'calico', 'crds')
+from . import reference
+
+CRD_SUBDIR = 'crds'
+
+
+def crd_dir() -> str:
+    """The Calico 3.28 CRDs: `crds/` of the reference directory."""
+    return reference.subdir(CRD_SUBDIR)
+
+
+def missing_reason(d: str | None = None) -> str | None:
+    """Why the CRDs cannot be loaded from `d` (default: crd_dir()); None when they can."""
+    return reference.missing_reason('Calico 3.28 CRDs', d or crd_dir(), CRD_SUBDIR)
+
+
+def load_crd_schemas(directory: str | None = None) -> dict[str, dict]:
+    """kind -> openAPIV3Schema (for the CRD's served version), from `directory` (default: crd_dir())."""
+    return _load_crd_schemas(directory or crd_dir())
 
 
 @functools.lru_cache(maxsize=None)
-def load_crd_schemas(crd_dir: str = CRD_DIR) -> dict[str, dict]:
-    """kind -> openAPIV3Schema (for the CRD's served version)."""
+def _load_crd_schemas(directory: str) -> dict[str, dict]:
     schemas = {}
-    for path in sorted(glob.glob(os.path.join(crd_dir, '*.yaml'))):
+    for path in sorted(glob.glob(os.path.join(directory, '*.yaml'))):
         with open(path) as fh:
             for doc in yaml.safe_load_all(fh):
                 if not doc or doc.get('kind') != 'CustomResourceDefinition':
@@ -29,7 +45,7 @@ def load_crd_schemas(crd_dir: str = CRD_DIR) -> dict[str, dict]:
                 version = doc['spec']['versions'][0]
                 schemas[doc['spec']['names']['kind']] = _to_jsonschema(version['schema']['openAPIV3Schema'])
     if not schemas:
-        raise FileNotFoundError(f'no CRD files found in {crd_dir}')
+        raise FileNotFoundError(missing_reason(directory) or f'no CustomResourceDefinition found in {directory}')
     return schemas
 
 

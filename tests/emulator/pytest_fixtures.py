@@ -4,13 +4,15 @@ k8s_api          – a fresh EmulatorServer per test (starts in a few ms); TMPDI
                    kubernetes client's discovery cache never leaks between tests.
 k8s_api_profile  – like k8s_api, for the Calico profile given by indirect parametrization
                    (`@pytest.mark.parametrize('k8s_api_profile', ['3.29', '3.32-crd'], indirect=True)`);
-                   unparametrized it uses the default ($EMULATOR_CALICO_PROFILE, else 3.28).
+                   unparametrized it uses the default ($EMULATOR_CALICO_PROFILE, else 3.28). A v3-CRD profile
+                   skips the test when Calico's 3.32 CRDs cannot be read (reference.profile_missing_reason).
 k8s_api_session  – one server for the whole session; call .reset() yourself when a test needs a clean state.
 """
 from __future__ import annotations
 
 import pytest
 
+from .reference import profile_missing_reason
 from .server import EmulatorServer
 
 
@@ -30,8 +32,12 @@ def k8s_api(tmp_path, monkeypatch):
 
 @pytest.fixture
 def k8s_api_profile(request, tmp_path, monkeypatch):
+    profile = getattr(request, 'param', None)
+    reason = profile_missing_reason(profile)
+    if reason:
+        pytest.skip(reason)
     _private_tmpdir(tmp_path, monkeypatch)
-    with EmulatorServer(profile=getattr(request, 'param', None)) as server:
+    with EmulatorServer(profile=profile) as server:
         yield server
 
 

@@ -16,6 +16,7 @@ import pytest
 
 from emulator import EmulatorServer
 from emulator.profiles import PROFILES, parse_profile
+from emulator.reference import profile_missing_reason
 from integration.ansible_cli import ansible_env, run_module, run_playbook
 from integration.test_least_privilege import (
     ADMIN_TOKEN,
@@ -37,12 +38,9 @@ NODES = {"node-1": "10.200.0.11", "node-2": "10.200.0.12"}
 
 
 def needs_reference(profile):
-    """v3-CRD mode validates with Calico's 3.32 CRDs, read from ../shared at test time (never copied here)."""
-    if not parse_profile(profile).crd_mode:
-        return []
-    from emulator import crd_mode
-
-    reason = crd_mode.missing_reason()
+    """v3-CRD mode validates with Calico's 3.32 CRDs, read at test time from $CALICO_REFERENCE_DIR/crds-3.32 (default
+    ../shared/calico/crds-3.32; never copied here): a skip mark when they cannot be read."""
+    reason = profile_missing_reason(profile)
     return [pytest.mark.skip(reason=reason)] if reason else []
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from ansible_collections.clusteredge.calico.plugins.module_utils._hostendpoint import HostEndpointAdapter as HEP
 from emulator.calico_admission import admit
-from emulator.crd_schema import validate_against_crd
+from emulator.crd_schema import missing_reason, validate_against_crd
 
 NAMES = ["node-1-eth0", "a", "node-1.eth0", "x" * 200]
 INTERFACES = ["eth0", "*", "bond0.100", "a" * 15, None]
@@ -33,10 +33,16 @@ def test_generated_space_has_both_valid_and_refused_items():
     assert 200 < len(accepted) < len(NAMES) * len(INTERFACES) * len(IPS) * len(LABELS) * len(PORTS)
 
 
+@pytest.mark.skipif(missing_reason() is not None, reason=str(missing_reason()))
 @pytest.mark.parametrize("item", list(valid_items())[::7])
-def test_every_rendered_hostendpoint_passes_crd_schema_and_calico_admission(item):
+def test_every_rendered_hostendpoint_passes_the_crd_schema(item):
     manifest = HEP.render(item, "clusteredge.calico")
     assert validate_against_crd(copy.deepcopy(manifest)) == []
+
+
+@pytest.mark.parametrize("item", list(valid_items())[::7])
+def test_every_rendered_hostendpoint_passes_calico_admission(item):
+    manifest = HEP.render(item, "clusteredge.calico")
     assert admit("HostEndpoint", copy.deepcopy(manifest)) == []
 
 
