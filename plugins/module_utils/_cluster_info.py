@@ -136,14 +136,15 @@ def _competing(hostendpoints):
     IP in common when the automatic one has no interface name), and which of the two Felix uses: one HostEndpoint per
     interface, the first by name (Calico's host endpoint documentation)."""
     found = []
-    auto = [h for h in hostendpoints if is_auto_created(h) and _auto_style(h) != "all-interfaces"]
+    auto_by_node = {}  # one pass over the automatic ones, then a lookup per node: linear in the HostEndpoints
+    for hep in hostendpoints:
+        if is_auto_created(hep) and _auto_style(hep) != "all-interfaces":
+            auto_by_node.setdefault((hep.get("spec") or {}).get("node"), []).append(hep)
     managed = [h for h in hostendpoints if not is_auto_created(h) and ((h.get("spec") or {}).get("interfaceName") or "") != "*"]
     for ours in managed:
         spec = ours.get("spec") or {}
-        for other in auto:
+        for other in auto_by_node.get(spec.get("node"), []):
             theirs = other.get("spec") or {}
-            if theirs.get("node") != spec.get("node"):
-                continue
             same_name = theirs.get("interfaceName") and theirs.get("interfaceName") == spec.get("interfaceName")
             shared_ip = not theirs.get("interfaceName") and set(theirs.get("expectedIPs") or []) & set(spec.get("expectedIPs") or [])
             if same_name or shared_ip:

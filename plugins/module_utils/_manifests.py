@@ -52,7 +52,7 @@ class RenderedAdapter(object):
 
     def comparable(self, obj):
         if self.profile is not None:
-            obj = self.profile.comparable(obj, self.kind)
+            obj = self.profile.complete(obj, self.kind)  # a live object the server filled in compares as sent
         meta = obj.get("metadata") or {}
         return prune_empty({"labels": meta.get("labels"), "annotations": meta.get("annotations"), "spec": obj.get("spec")})
 

@@ -177,10 +177,6 @@ class CalicoProfile(object):
         body["spec"] = spec
         return body
 
-    def comparable(self, obj, kind=None):
-        """`obj` with what the server fills in on its own brought to the form it reads back in, for comparing."""
-        return self.complete(obj, kind)
-
     def read_name(self, kind, name):
         """The name a policy was created with, from the name it reads back with.
 

@@ -942,6 +942,14 @@ def _apply_json_patch(obj: dict, ops: list) -> None:
             raise CelError(f'unsupported JSON patch op {kind!r}')
 
 
+def _eval_expression(expression: str, program, activation):
+    """One admission-policy expression, its error worded as kube-apiserver words it."""
+    try:
+        return _eval(program, activation=activation)
+    except CelError as exc:
+        raise CelError(f"expression '{expression}' resulted in error: {exc}") from None
+
+
 def _run_mutating_policies(ref: Reference, crd: Crd, obj: dict, old: dict | None, operation: str) -> list[str]:
     """MutatingAdmissionPolicies in dispatch order; returns the policy errors (failurePolicy Fail)."""
     errors: list[str] = []
@@ -951,27 +959,19 @@ def _run_mutating_policies(ref: Reference, crd: Crd, obj: dict, old: dict | None
             continue
         prefix = f"policy '{policy.name}' with binding '{policy.binding}' denied request: "
         try:
+            matched = True
             for _name, expression, program in policy.match_conditions:
-                if activation is None:
-                    activation = _activation(obj, old, operation)
-                try:
-                    matched = _eval(program, activation=activation)
-                except CelError as exc:
-                    raise CelError(f"expression '{expression}' resulted in error: {exc}") from None
-                if matched is False:
+                activation = _activation(obj, old, operation) if activation is None else activation
+                if _eval_expression(expression, program, activation) is False:
+                    matched = False
                     break
-            else:
-                for expression, program in policy.mutations:
-                    if activation is None:
-                        activation = _activation(obj, old, operation)
-                    try:
-                        patch = _eval(program, activation=activation)
-                    except CelError as exc:
-                        raise CelError(f"expression '{expression}' resulted in error: {exc}") from None
-                    if patch:
-                        _apply_json_patch(obj, patch)
-                        _default(obj, crd.schema)
-                        activation = None
+            for expression, program in policy.mutations if matched else ():
+                activation = _activation(obj, old, operation) if activation is None else activation
+                patch = _eval_expression(expression, program, activation)
+                if patch:
+                    _apply_json_patch(obj, patch)
+                    _default(obj, crd.schema)
+                    activation = None
         except CelError as exc:
             if policy.failure_policy != 'Ignore':
                 errors.append(prefix + str(exc))

@@ -62,7 +62,7 @@ def test_with_tiers_a_policy_carries_its_tier_and_label_as_the_server_returns_th
     assert policy()["spec"].get("tier") is None, "the input is not changed in place"
     as_read = policy(tier="default")
     as_read["metadata"]["labels"]["projectcalico.org/tier"] = "default"
-    assert profile.comparable(policy()) == profile.comparable(as_read)
+    assert profile.complete(policy()) == profile.complete(as_read)
 
 
 def test_kind_may_come_from_the_caller_because_list_items_can_lack_it():
