@@ -97,6 +97,9 @@ class Lab(object):
             pids = {"emulator": self._start_emulator(seed)}
             if self.felixsim:
                 pids["felixsim"] = self._start_felixsim(addresses)
+            for pid in pids.values():
+                # both run in sessions of their own: stop them with the nodes if our process dies first
+                self.nodes.add_companion(pid, str(self.state_dir))
             self.nodes.inventory(self.inventory)
             self.state_file.write_text(json.dumps({"scenario": self.scenario, "pids": pids}))
             (self.state_dir / "env.sh").write_text("".join("export %s=%s\n" % (k, v) for k, v in sorted(self.env().items())))
@@ -141,6 +144,8 @@ class Lab(object):
             self.state_file.unlink()
 
     def __enter__(self):
+        if self.nodes.owner_pid is None:
+            self.nodes.owner_pid = os.getpid()   # a lab of this process: reaped by the next up() if we die
         return self.up()
 
     def __exit__(self, *exc_info):

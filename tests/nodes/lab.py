@@ -33,7 +33,8 @@ import time
 from pathlib import Path
 from typing import Iterable, Mapping
 
-__all__ = ['NodeLab', 'NodeLabError', 'preflight', 'free_subnet', 'machine_lock', 'lab_namespaces', 'lab_links']
+__all__ = ['NodeLab', 'NodeLabError', 'preflight', 'free_subnet', 'machine_lock', 'lab_namespaces', 'lab_links',
+           'reap_orphaned_labs']
 
 SSHD = shutil.which('sshd', path='/usr/sbin:/usr/bin:/sbin:/bin') or '/usr/sbin/sshd'
 IP = shutil.which('ip', path='/usr/sbin:/usr/bin:/sbin:/bin') or 'ip'
@@ -50,6 +51,9 @@ MAX_CONTROL_DIR = 108 - 1 - 40 - 20
 GUARD_TABLE = 'nodelab_guard'
 BLOCK_TABLE = 'nodelab_block'
 SSH_TIMEOUT = 5
+#: Labs whose lifetime is tied to a process (``with NodeLab(...)``, ``owner_pid=``) are recorded here,
+#: so that a later ``up()`` tears them down when that process died without doing so (SIGKILL, OOM, timeout).
+OWNERS_DIR = Path('/run/nodelab/owners')
 
 
 class NodeLabError(RuntimeError):
@@ -162,6 +166,47 @@ def _alive(pid: int) -> bool:
     return state not in ('Z', 'X')
 
 
+def _start_time(pid: int) -> str | None:
+    """The process's start time in clock ticks since boot: with the pid, it names one process for good."""
+    try:
+        return Path(f'/proc/{pid}/stat').read_text().rsplit(')', 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def reap_orphaned_labs(owners_dir: Path | None = None) -> list[str]:
+    """Tear down every recorded lab whose owning process is gone; returns what was removed.
+
+    Call with :func:`machine_lock` held (``NodeLab.up()`` does).  Processes recorded with a lab
+    (an emulator started in a new session, say) are stopped only if their command line still
+    names the marker recorded with them, so a reused pid is never killed.
+    """
+    owners_dir = owners_dir or OWNERS_DIR
+    removed: list[str] = []
+    if not owners_dir.is_dir():
+        return removed
+    for record_path in sorted(owners_dir.glob('*.json')):
+        try:
+            record = json.loads(record_path.read_text())
+        except (OSError, ValueError):
+            record_path.unlink(missing_ok=True)
+            continue
+        pid = record.get('pid')
+        if isinstance(pid, int) and _alive(pid) and _start_time(pid) == record.get('start_time'):
+            continue
+        companions = [c['pid'] for c in record.get('companions', [])
+                      if c.get('marker') and c['marker'] in _proc_cmdline(c['pid'])]
+        if companions:
+            _kill_pids(companions)
+            removed.append(f"{len(companions)} processes of {record['prefix']}")
+        state_dir = Path(record['state_dir']) if record.get('state_dir') else None
+        errors = _teardown(record['prefix'], state_dir=state_dir, control_dirs=[], removed=removed)
+        if errors:
+            raise NodeLabError(f"orphaned lab {record['prefix']} (owner pid {pid} is gone): " + '; '.join(errors))
+        record_path.unlink(missing_ok=True)
+    return removed
+
+
 def _kill_pids(pids: Iterable[int], grace: float = 2.0) -> None:
     """SIGTERM, wait up to ``grace`` seconds, then SIGKILL what is left."""
     protected = _ancestors()
@@ -187,7 +232,8 @@ class NodeLab:
 
     def __init__(self, count: int = 3, prefix: str = 'ce', subnet: str = '10.99.0.0/24',
                  state_dir: str | os.PathLike | None = None, first_host: int = 11,
-                 ipv6_subnet: str | None = None, guard: bool = True, ssh_timeout: int = SSH_TIMEOUT):
+                 ipv6_subnet: str | None = None, guard: bool = True, ssh_timeout: int = SSH_TIMEOUT,
+                 owner_pid: int | None = None):
         if count < 1:
             raise ValueError('count must be >= 1')
         if not re.fullmatch(r'[a-z][a-z0-9]*', prefix):
@@ -212,6 +258,9 @@ class NodeLab:
         self.guard = guard
         self.ssh_timeout = ssh_timeout
         self._block_method: str | None = None
+        #: the process whose death makes this lab an orphan (None: the lab outlives its creator, as the CLI's)
+        self.owner_pid = owner_pid
+        self._companions: list[dict] = []
 
     # ------------------------------------------------------------------ names and addresses
     @property
@@ -325,8 +374,10 @@ class NodeLab:
         self._prepare_state_dir()
         self._keys()
         with machine_lock():      # parallel sessions: subnet check and bridge creation are atomic
+            reap_orphaned_labs()
             self._check_subnet_free()
             self._bridge()
+            self._record_owner()
         for i in range(1, self.count + 1):
             self._node_network(i)
             self._node_guard(i)
@@ -345,6 +396,26 @@ class NodeLab:
         self.control_path_dir.mkdir(mode=0o700, exist_ok=True)
         Path('/run/sshd').mkdir(mode=0o755, exist_ok=True)
 
+    @property
+    def _owner_record(self) -> Path:
+        return OWNERS_DIR / f'{self.prefix}.json'
+
+    def _record_owner(self) -> None:
+        if self.owner_pid is None:
+            return
+        OWNERS_DIR.mkdir(parents=True, exist_ok=True)
+        record = {'prefix': self.prefix, 'pid': self.owner_pid, 'start_time': _start_time(self.owner_pid),
+                  'state_dir': str(self.state_dir), 'companions': self._companions}
+        tmp = self._owner_record.with_suffix('.tmp')
+        tmp.write_text(json.dumps(record) + '\n')
+        tmp.replace(self._owner_record)
+
+    def add_companion(self, pid: int, marker: str) -> None:
+        """Record a process to stop with the lab if its owner dies (``marker``: a string in its command line)."""
+        self._companions.append({'pid': pid, 'marker': marker})
+        if self._owner_record.exists():
+            self._record_owner()
+
     def _check_subnet_free(self) -> None:
         """Refuse a subnet that overlaps a route or address not belonging to this lab's bridge."""
         for net, fam in ((self.subnet, 4), (self.ipv6_subnet, 6)):
@@ -361,7 +432,10 @@ class NodeLab:
                     except ValueError:
                         continue
                     if other.prefixlen and other.version == net.version and other.overlaps(net):
-                        raise NodeLabError(f'{net} overlaps {other} already in use here: {line.strip()}')
+                        leftover = re.search(r'\bdev ([a-z][a-z0-9]*)br0\b', line)
+                        hint = (f' (a lab left behind? `python -m nodes down --prefix {leftover.group(1)}` removes it)'
+                                if leftover else '')
+                        raise NodeLabError(f'{net} overlaps {other} already in use here: {line.strip()}{hint}')
 
     def _keys(self) -> None:
         key = self.private_key
@@ -711,6 +785,8 @@ class NodeLab:
         self._load_manifest_flags()
         errors = _teardown(self.prefix, state_dir=self.state_dir, control_dirs=[self.control_path_dir])
         self._remove_state()
+        if not errors and self.owner_pid is not None:
+            self._owner_record.unlink(missing_ok=True)
         if errors:
             raise NodeLabError('teardown incomplete: ' + '; '.join(errors))
 
@@ -756,6 +832,8 @@ class NodeLab:
 
     # ------------------------------------------------------------------ context manager
     def __enter__(self) -> 'NodeLab':
+        if self.owner_pid is None:
+            self.owner_pid = os.getpid()
         try:
             self.up()
         except BaseException:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from nodes import NodeLab, NodeLabError, free_subnet, lab_links, lab_namespaces
+from nodes.lab import _alive
 from nodes.pytest_fixtures import session_prefix
 
 pytestmark = [pytest.mark.integration]
@@ -178,6 +179,50 @@ def test_down_all_recovers_after_crash(tmp_path):
     removed = NodeLab.down_all(prefix, state_dir)
     assert removed
     assert_nothing_left(prefix, state_dir)
+
+
+def test_a_lab_whose_process_was_killed_is_reaped_by_the_next_lab(tmp_path):
+    """A SIGKILLed test run leaves its lab up; the next lab on that subnet removes it instead of failing."""
+    orphan_prefix, prefix = session_prefix(904), session_prefix(905)
+    subnet = free_subnet(seed=os.getpid() + 81)
+    script = (
+        "import os, subprocess, sys, time\n"
+        "from nodes import NodeLab\n"
+        f"lab = NodeLab(count=1, prefix={orphan_prefix!r}, subnet={subnet!r}, state_dir={str(tmp_path / 'orphan')!r})\n"
+        "lab.__enter__()\n"
+        f"helper = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)', {str(tmp_path / 'orphan')!r}],"
+        " start_new_session=True)\n"
+        f"lab.add_companion(helper.pid, {str(tmp_path / 'orphan')!r})\n"
+        "print(helper.pid, flush=True)\n"
+        "time.sleep(600)\n")
+    owner = subprocess.Popen([sys.executable, '-c', script], stdout=subprocess.PIPE, text=True,
+                             env={**os.environ, 'PYTHONPATH': str(TESTS_DIR)})
+    helper_pid = int(owner.stdout.readline())
+    assert lab_namespaces(orphan_prefix) == [f'{orphan_prefix}-node-1']
+    owner.kill()
+    owner.wait()
+    assert lab_namespaces(orphan_prefix), 'SIGKILL left the lab up, as a killed CI job does'
+
+    with NodeLab(count=1, prefix=prefix, subnet=subnet, state_dir=tmp_path / 'next') as lab:
+        assert lab.sshd_pid(1)
+        assert_nothing_left(orphan_prefix, tmp_path / 'orphan')
+        assert not _alive(helper_pid), 'the orphan\'s companion process still runs'
+    assert_nothing_left(prefix, tmp_path / 'next')
+
+
+def test_a_lab_left_by_the_cli_is_not_reaped(tmp_path):
+    """Labs made without an owner (the CLI's, molecule's) outlive their creator and name the way to remove them."""
+    left, prefix = session_prefix(906), session_prefix(907)
+    subnet = free_subnet(seed=os.getpid() + 82)
+    kept = NodeLab(count=1, prefix=left, subnet=subnet, state_dir=tmp_path / 'kept').up()
+    try:
+        with pytest.raises(NodeLabError, match=rf'python -m nodes down --prefix {left}'):
+            NodeLab(count=1, prefix=prefix, subnet=subnet, state_dir=tmp_path / 'other').up()
+        assert kept.sshd_pid(1)
+    finally:
+        kept.down()
+        NodeLab.down_all(prefix)
+    assert_nothing_left(left, tmp_path / 'kept')
 
 
 def test_context_manager_tears_down_on_error(tmp_path):
