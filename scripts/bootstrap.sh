@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Prepare everything the tests need; idempotent and quick when nothing changed.
 #
-#   .venv/                                  Python 3.11 venv with requirements.txt (re-installed only
-#                                           when requirements.txt changes: hash stamp .venv/.requirements.sha256)
+#   .venv/                                  Python 3.11 venv with requirements-dev.txt (re-installed only
+#                                           when requirements-dev.txt changes: hash stamp .venv/.requirements.sha256)
 #   .build/cache/                           downloaded wheels (ansible==12.3.0, pip==24.2)
 #   .build/collections/ansible_collections/
 #       kubernetes/core                     extracted from the ansible==12.3.0 wheel (kubernetes.core 6.2.0)
@@ -112,10 +112,10 @@ if ! venv_ok; then
 fi
 
 REQ_STAMP="$VENV/.requirements.sha256"
-REQ_HASH="$(sha256 requirements.txt)"
+REQ_HASH="$(sha256 requirements-dev.txt)"
 if [ "$(cat "$REQ_STAMP" 2>/dev/null || true)" != "$REQ_HASH" ]; then
-    log "pip install -r requirements.txt"
-    quiet "$VENV/bin/python" -m pip install --disable-pip-version-check -q -r requirements.txt
+    log "pip install -r requirements-dev.txt"
+    quiet "$VENV/bin/python" -m pip install --disable-pip-version-check -q -r requirements-dev.txt
     echo "$REQ_HASH" >"$REQ_STAMP"
 fi
 

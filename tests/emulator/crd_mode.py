@@ -23,7 +23,7 @@ existence / tiered-RBAC webhook needs cluster state and is not part of this modu
 The CRDs and admission policies are read at run time from `<repo>/../shared/calico/crds-3.32` (or
 `$CALICO_REFERENCE_DIR/crds-3.32`; see reference.py), never copied into the repository; missing_reason() says why
 they cannot be read (tests skip with it). CEL is evaluated by `cel-expr-python` (Google's
-CEL C++ runtime), pinned in requirements.txt. Schemas and compiled CEL programs are cached.
+CEL C++ runtime), pinned in requirements-dev.txt. Schemas and compiled CEL programs are cached.
 
 Interface:
     admit(kind, obj, old, profile) -> (causes, warnings)    mutates `obj` in place into what would be stored
@@ -54,7 +54,7 @@ import yaml
 from . import reference, validation
 from .errors import ApiError
 
-try:  # Google's CEL (C++ runtime); pinned in requirements.txt
+try:  # Google's CEL (C++ runtime); pinned in requirements-dev.txt
     from cel_expr_python import cel as _cel
 except ImportError as _exc:  # pragma: no cover - exercised only on a broken venv
     _cel = None

@@ -45,3 +45,17 @@ def test_no_dev_content(tarball):
     assert not leaked, f'build contains dev/test-only files: {leaked[:20]}'
     assert 'meta/runtime.yml' in names
     assert 'galaxy.yml' not in names  # replaced by MANIFEST.json / FILES.json
+
+
+def test_runtime_requirements_ship_and_the_dev_lock_does_not(tarball):
+    """Users (and ansible-builder) read requirements.txt as the collection's runtime needs, as with kubernetes.core."""
+    with tarfile.open(tarball) as tar:
+        names = tar.getnames()
+        runtime = tar.extractfile('requirements.txt').read().decode()
+        ee = yaml.safe_load(tar.extractfile('meta/execution-environment.yml'))
+    assert 'requirements-dev.txt' not in names
+    assert ee['dependencies']['python'] == 'requirements.txt'
+    specs = [line for line in runtime.splitlines() if line and not line.startswith('#')]
+    assert sorted(spec.split('>=')[0] for spec in specs) == ['PyYAML', 'jmespath', 'kubernetes'], runtime
+    # lower bounds only: pip install -r must never replace the user's ansible-core or pin a client
+    assert all('==' not in spec and 'ansible' not in spec for spec in specs), specs
