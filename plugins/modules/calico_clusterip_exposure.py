@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: calico_clusterip_exposure
 short_description: Protect BGP-advertised Service cluster IPs with Calico host and pod policy
-version_added: 0.1.0
+version_added: 0.2.0
 description:
   - Implements steps 1 to 4 of Calico's guide "Apply Calico policy to services exposed externally as cluster IPs"
     for any number of Services at once, by its intent rather than its literal text. See
@@ -40,7 +40,7 @@ description:
 author:
   - clusteredge platform engineering (@clusteredge)
 extends_documentation_fragment:
-  - kubernetes.core.k8s_auth_options
+  - clusteredge.calico.k8s_auth_options
   - clusteredge.calico.resource_module
   - clusteredge.calico.attributes
 requirements:

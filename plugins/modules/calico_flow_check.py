@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: calico_flow_check
 short_description: Decide flows the way Calico would, before traffic hits them
-version_added: 0.1.0
+version_added: 0.2.0
 description:
   - Answers "would this client reach this cluster IP (or node) through this node, and which rule decides?" from the
     HostEndpoints, GlobalNetworkPolicies, NetworkPolicies, GlobalNetworkSets, Tiers, Felix failsafe ports, Services, Pods
@@ -34,7 +34,7 @@ description:
 author:
   - clusteredge platform engineering (@clusteredge)
 extends_documentation_fragment:
-  - kubernetes.core.k8s_auth_options
+  - clusteredge.calico.k8s_auth_options
   - clusteredge.calico.attributes.info_module
 options:
   flows:

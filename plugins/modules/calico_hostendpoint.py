@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: calico_hostendpoint
 short_description: Manage Calico HostEndpoints idempotently, in bulk
-version_added: 0.1.0
+version_added: 0.2.0
 description:
   - Creates, updates, prunes and reads Calico C(HostEndpoint) objects through the C(projectcalico.org/v3) API,
     served by the Calico API server or, on Calico 3.32, by Calico's native v3 CRDs. It never writes the internal
@@ -26,7 +26,7 @@ description:
 author:
   - clusteredge platform engineering (@clusteredge)
 extends_documentation_fragment:
-  - kubernetes.core.k8s_auth_options
+  - clusteredge.calico.k8s_auth_options
   - clusteredge.calico.resource_module
   - clusteredge.calico.attributes
 requirements:

@@ -7,6 +7,7 @@ import json
 import pytest
 import yaml
 
+from doc_snippets import REPO, of_kind
 from integration import cluster
 from integration.ansible_cli import ansible_env, run_module, run_playbook
 from integration.conftest import all_writes
@@ -105,3 +106,12 @@ def test_in_cluster_client_pods_reach_the_service_and_its_pods(protected, env):
     to_service, to_pod = result["flows"]
     assert "192.168.3.20" in to_service["verdicts"][0]["explanation"], "the ops/client pod is the source"
     assert ":8443" in to_pod["verdicts"][0]["explanation"], "service port 443 maps to target port 8443 on the pod"
+
+
+def test_the_task_of_docs_flow_check_md_passes_on_the_cluster_it_describes(protected, env):
+    """docs/flow-check.md's task, on the cluster its text describes (frontend at 10.96.0.40 exposed to 50.60.0.0/16)."""
+    [snippet] = of_kind("checked-by", REPO / "docs" / "flow-check.md")
+    [task] = snippet.data()
+    result = run_module(env, FLOW_MODULE, task["clusteredge.calico.calico_flow_check"])
+    assert not result.failed, result
+    assert result["checked"] == 2 and result["mismatches"] == 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from doc_snippets import REPO, of_kind
 from integration.conftest import all_writes, node_hep, persisted_writes, resource_requests
 
 pytestmark = pytest.mark.integration
@@ -141,3 +142,14 @@ def test_missing_calico_api_server_is_named_in_the_error(tmp_path):
         assert result.failed
         assert "Calico API server" in result["msg"] and "projectcalico.org/v3" in result["msg"]
         assert all_writes(api) == []
+
+
+def test_the_task_of_docs_hostendpoints_md_runs_and_is_idempotent(k8s_api, hep):
+    """docs/hostendpoints.md's first task, as written."""
+    [snippet] = of_kind("checked-by", REPO / "docs" / "hostendpoints.md")
+    [task] = snippet.data()
+    args = task["clusteredge.calico.calico_hostendpoint"]
+    first = hep(**args)
+    assert first["changed"] is True and first["changes"]["created"] == ["node-1-eth0"], first
+    assert live_heps(k8s_api)["node-1-eth0"]["spec"]["expectedIPs"] == ["10.99.0.11", "192.168.10.64"]
+    assert hep(**args)["changed"] is False

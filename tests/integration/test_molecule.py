@@ -1,4 +1,7 @@
-"""Every molecule scenario, as a platform repo would run it: create, converge, idempotence, verify, destroy."""
+"""Every molecule scenario, as a platform repo would run it: create, converge, idempotence, verify, destroy.
+
+This is the `molecule test -s <scenario>` of docs/role.md, run for each scenario.
+"""
 
 from __future__ import annotations
 

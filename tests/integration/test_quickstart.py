@@ -1,4 +1,4 @@
-"""The README's first quick-start command keeps working and leaves nothing running."""
+"""README.md's contributor quick start: its first command keeps working and leaves nothing running (CI runs the second)."""
 
 from __future__ import annotations
 

@@ -33,9 +33,9 @@ def test_manifest_version(tarball):
         manifest = json.load(tar.extractfile('MANIFEST.json'))
     info = manifest['collection_info']
     assert (info['namespace'], info['name']) == ('clusteredge', 'calico')
-    assert info['version'] == galaxy['version'] == '0.1.0'
+    assert info['version'] == galaxy['version'] == '0.2.0'
     assert info['dependencies'] == galaxy['dependencies']
-    assert tarball.name == 'clusteredge-calico-0.1.0.tar.gz'
+    assert tarball.name == 'clusteredge-calico-0.2.0.tar.gz'
 
 
 def test_no_dev_content(tarball):

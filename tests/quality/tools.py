@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -53,3 +54,22 @@ def run_tool(args: list[str], cwd: Path | str, timeout: int = 1200, **env: str) 
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout, check=False,
     )
     return Result(args=[str(a) for a in args], returncode=proc.returncode, output=proc.stdout)
+
+
+def collection_copy(dest: Path) -> Path:
+    """Copy the collection's files (tracked, plus new ones git does not ignore) to dest/ansible_collections/clusteredge/calico.
+
+    ansible-test commands that delegate (`--venv`) restart themselves in os.getcwd(), which resolves
+    COLLECTION_LINK to the repository path (outside any ansible_collections/ tree); a real copy has the layout
+    ansible-test needs, as a CI checkout into ansible_collections/clusteredge/calico has.
+    """
+    listed = subprocess.run(['git', 'ls-files', '--cached', '--others', '--exclude-standard', '-z'], cwd=REPO_ROOT,
+                            stdout=subprocess.PIPE, check=True).stdout.decode()
+    root = dest / 'ansible_collections' / 'clusteredge' / 'calico'
+    for relative in filter(None, listed.split('\0')):
+        source = REPO_ROOT / relative
+        if source.is_file():  # a deleted but still tracked file is listed too
+            target = root / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    return root
