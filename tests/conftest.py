@@ -1,12 +1,11 @@
 """Root pytest configuration for every test under tests/.
 
-* puts tests/ on sys.path, so ``import emulator`` works without installing anything;
-* registers the markers used across the suite (``--strict-markers`` is on);
+* puts tests/ on sys.path, so the suite's own helpers (``integration.ansible_cli``, ``doc_snippets``, ...) import;
 * gives Ansible sane defaults when pytest is not started through scripts/test.sh;
 * gives the whole session a private TMPDIR (the kubernetes client writes discovery caches there);
 * has every emulator of the session log the API requests it serves (EMULATOR_REQUEST_LOG, see emulator/rbac.py)
   and runs the tests marked ``last`` (which check that log) after all others;
-* loads the emulator fixtures plugin once tests/emulator/pytest_fixtures.py exists.
+* leaves the test world's fixtures to the installed clusteredge_testworld package (pytest entry points).
 """
 
 from __future__ import annotations
@@ -31,23 +30,10 @@ os.environ.setdefault('ANSIBLE_PYTHON_INTERPRETER', sys.executable)
 if str(TESTS_DIR) not in os.environ.get('PYTHONPATH', '').split(os.pathsep):
     os.environ['PYTHONPATH'] = os.pathsep.join(p for p in (str(TESTS_DIR), os.environ.get('PYTHONPATH')) if p)
 
-# `ansible-test units` loads this file too, in its own venv holding only tests/unit/requirements.txt: there the
-# emulator's own dependencies (kmock, jsonschema) are missing, and the plugin unit tests never start an emulator.
-EMULATOR_USABLE = all(importlib.util.find_spec(name) is not None for name in ('kmock', 'jsonschema'))
-
-pytest_plugins = (['emulator.pytest_fixtures'] if EMULATOR_USABLE else []) + ['nodes.pytest_fixtures']
-
-MARKERS = {
-    'quality': 'quality gates: ansible-test sanity, ansible-lint, changelog lint, galaxy build (deselect: -m "not quality")',
-    'integration': 'runs Ansible end to end against the emulator and/or namespace nodes',
-    'slow': 'takes more than a few seconds',
-    'last': 'runs after every other test of the session (it checks what the others recorded)',
-}
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    for name, description in MARKERS.items():
-        config.addinivalue_line('markers', f'{name}: {description}')
+# The test world's fixtures (k8s_api, node_lab, ...) come from the clusteredge_testworld package's pytest entry
+# points. `ansible-test units` loads this file too, in its own venv holding only tests/unit/requirements.txt: the
+# package is not there, and the plugin unit tests never start an emulator.
+EMULATOR_USABLE = importlib.util.find_spec('clusteredge_testworld') is not None
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -64,7 +50,7 @@ def emulator_request_log(tmp_path_factory: pytest.TempPathFactory):
     if not EMULATOR_USABLE:
         yield None
         return
-    from emulator.rbac import REQUEST_LOG_ENV
+    from clusteredge_testworld.emulator.rbac import REQUEST_LOG_ENV
 
     saved = os.environ.get(REQUEST_LOG_ENV)
     path = saved or str(tmp_path_factory.getbasetemp() / 'api-requests.jsonl')

@@ -1,4 +1,4 @@
-"""The code snippets of README.md and docs/*.md, each with the marker that says how a test runs it.
+"""The code snippets of the READMEs and docs/*.md, each with the marker that says how a test runs it.
 
 Every fenced block with a language (```bash, ```yaml, ```ini, ...) must be preceded by a marker line
 
@@ -53,7 +53,9 @@ class Snippet:
 
 
 def documents() -> list[Path]:
-    return [REPO / "README.md"] + sorted((REPO / "docs").rglob("*.md"))
+    """What users read: the READMEs (collection, roles, the test world package) and the guides in docs/."""
+    return ([REPO / "README.md"] + sorted(REPO.glob("roles/*/README.md")) + [REPO / "testworld" / "README.md"]
+            + sorted((REPO / "docs").rglob("*.md")))
 
 
 def snippets(path: Path) -> list[Snippet]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from lab.cluster import cluster
+from clusteredge_testworld.lab.cluster import cluster
 
 from faultmatrix.scenario import NODES, SERVICES, Cluster, differences, state_of
 

@@ -14,9 +14,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from emulator import EmulatorServer
+from clusteredge_testworld.emulator import EmulatorServer
 from integration.ansible_cli import ansible_env, run_module, write_local_inventory
-from lab.cluster import SERVICE_CIDR_V4, SERVICE_CIDR_V6, cluster
+from clusteredge_testworld.lab.cluster import SERVICE_CIDR_V4, SERVICE_CIDR_V6, cluster
 
 EXPOSURE_MODULE = "clusteredge.calico.calico_clusterip_exposure"
 PLAYBOOK = "clusteredge.calico.expose"

@@ -21,7 +21,7 @@ import subprocess
 
 from integration import cluster
 from integration.conftest import node_hep
-from lab.cluster import nodes as lab_nodes
+from clusteredge_testworld.lab.cluster import nodes as lab_nodes
 
 Row = collections.namedtuple("Row", "surface id input seed fragments")
 
@@ -286,7 +286,7 @@ EXPOSURE_ROWS = [
     Row(EXPOSURE, "bad-owner", dict(config=[VALID], owner="team b"), None, ["owner:", "'team b'"]),
 ]
 
-# -- calico_flow_check (cluster: tests/lab/cluster.py with node-1 and node-2) -------------------------------
+# -- calico_flow_check (cluster: clusteredge_testworld/lab/cluster.py with node-1 and node-2) -------------------------------
 
 
 def flow(**fields):

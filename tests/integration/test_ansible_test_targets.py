@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from integration import integration_config
-from lab.cluster import nodes
+from clusteredge_testworld.lab.cluster import nodes
 from quality.tools import COLLECTION_LINK, REPO_ROOT, collection_copy, run_tool, tool
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

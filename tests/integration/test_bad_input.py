@@ -19,13 +19,13 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import yaml
 
-from emulator import EmulatorServer
+from clusteredge_testworld.emulator import EmulatorServer
 from integration import bad_inputs as table
 from integration import cluster
 from integration.ansible_cli import ansible_env, run_module, run_playbook
 from integration.conftest import all_writes
-from lab.cluster import SERVICE_CIDR_V4, SERVICE_CIDR_V6
-from lab.cluster import cluster as lab_cluster
+from clusteredge_testworld.lab.cluster import SERVICE_CIDR_V4, SERVICE_CIDR_V6
+from clusteredge_testworld.lab.cluster import cluster as lab_cluster
 
 pytestmark = pytest.mark.integration
 

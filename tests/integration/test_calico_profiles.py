@@ -1,6 +1,6 @@
 """The matrix: every module and the user's path on every Calico profile, as the service account of docs/rbac.md.
 
-Each profile is an emulator that behaves as one Calico release and serving mode (tests/emulator/profiles.py): 3.28 to
+Each profile is an emulator that behaves as one Calico release and serving mode (clusteredge_testworld/emulator/profiles.py): 3.28 to
 3.31 and 3.32 behind the Calico API server, and 3.32 with its native v3 CRDs. Every test here is parametrized over all
 of them (not copied), runs with RBAC enforced (tiered RBAC where the release has tiers) holding exactly the
 ClusterRole of docs/rbac.md, and asserts what a user sees: results, a second run that changes nothing, what is stored.
@@ -14,9 +14,9 @@ import re
 
 import pytest
 
-from emulator import EmulatorServer
-from emulator.profiles import PROFILES, parse_profile
-from emulator.reference import profile_missing_reason
+from clusteredge_testworld.emulator import EmulatorServer
+from clusteredge_testworld.emulator.profiles import PROFILES, parse_profile
+from clusteredge_testworld.emulator.reference import profile_missing_reason
 from integration.ansible_cli import ansible_env, run_module, run_playbook
 from integration.test_least_privilege import (
     ADMIN_TOKEN,
@@ -28,7 +28,7 @@ from integration.test_least_privilege import (
     role_cluster,
     run_role,
 )
-from lab.cluster import SERVICE_CIDR_V4, SERVICE_CIDR_V6, cluster
+from clusteredge_testworld.lab.cluster import SERVICE_CIDR_V4, SERVICE_CIDR_V6, cluster
 
 pytestmark = pytest.mark.integration
 

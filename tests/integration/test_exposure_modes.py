@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from emulator import EmulatorServer
+from clusteredge_testworld.emulator import EmulatorServer
 from integration import cluster
 from integration.ansible_cli import ansible_env, run_module
 from integration.conftest import EXPOSURE_MODULE, all_writes

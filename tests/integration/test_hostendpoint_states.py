@@ -133,7 +133,7 @@ def test_diff_mode_shows_the_changed_fields(k8s_api, hep):
 
 
 def test_missing_calico_api_server_is_named_in_the_error(tmp_path):
-    from emulator import EmulatorServer
+    from clusteredge_testworld.emulator import EmulatorServer
     from integration.ansible_cli import ansible_env, run_module
 
     with EmulatorServer(calico_api=False) as api:

@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from emulator import EmulatorServer
-from emulator.rbac import REQUEST_LOG_ENV, read_log, rules_from
+from clusteredge_testworld.emulator import EmulatorServer
+from clusteredge_testworld.emulator.rbac import REQUEST_LOG_ENV, read_log, rules_from
 from integration.ansible_cli import REPO, ansible_env, run_playbook, write_local_inventory
-from lab.cluster import SERVICE_CIDR_V4, SERVICE_CIDR_V6, cluster, nodes
+from clusteredge_testworld.lab.cluster import SERVICE_CIDR_V4, SERVICE_CIDR_V6, cluster, nodes
 
 pytestmark = pytest.mark.integration
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from emulator.profiles import DEFAULT_PROFILE, PROFILE_ENV
+from clusteredge_testworld.emulator.profiles import DEFAULT_PROFILE, PROFILE_ENV
 from integration.ansible_cli import REPO
 from integration.test_calico_profiles import MATRIX as PROFILE_MATRIX
 

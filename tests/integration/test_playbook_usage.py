@@ -58,7 +58,7 @@ def test_module_defaults_through_the_calico_action_group(k8s_api, tmp_path):
 
 def test_awx_kubernetes_bearer_token_credential_over_tls(tmp_path):
     """ansible-runner with exactly the four variables AWX's Kubernetes credential injects."""
-    from emulator import EmulatorServer
+    from clusteredge_testworld.emulator import EmulatorServer
 
     token = "awx-token-" + os.urandom(8).hex()
     with EmulatorServer(token=token, tls_dir=str(tmp_path / "tls")) as api:
@@ -107,7 +107,7 @@ def test_secrets_never_reach_the_output_even_at_vvv(k8s_api, tmp_path):
 
 
 def test_every_example_of_calico_clusterip_exposure_runs(tmp_path):
-    from emulator import EmulatorServer
+    from clusteredge_testworld.emulator import EmulatorServer
     from integration import cluster
 
     with EmulatorServer(service_cidrs=("10.96.0.0/12", "fd00:10:96::/112")) as api:

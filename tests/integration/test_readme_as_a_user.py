@@ -1,4 +1,5 @@
-"""README.md followed from top to bottom by a user who never clones the repository, then docs/role.md's commands.
+"""README.md followed from top to bottom by a user who never clones the repository, then the commands of docs/role.md
+and of the role's README.
 
 The user's machine is a sandbox: an empty HOME, no ANSIBLE_COLLECTIONS_PATH, no K8S_AUTH_*, the collection only as
 the built tarball and from "Galaxy" (a stub serving that tarball and kubernetes.core on loopback), kubeconfigs in
@@ -20,10 +21,10 @@ import pytest
 import yaml
 
 from doc_snippets import REPO, documents, of_kind
-from emulator import EmulatorServer
+from clusteredge_testworld.emulator import EmulatorServer
 from galaxy_stub import GalaxyStub, tarball_of_installed_collection
 from integration.ansible_cli import write_local_inventory
-from lab.cluster import SERVICE_CIDR_V4, SERVICE_CIDR_V6, cluster
+from clusteredge_testworld.lab.cluster import SERVICE_CIDR_V4, SERVICE_CIDR_V6, cluster
 
 pytestmark = [pytest.mark.integration]
 
@@ -146,10 +147,24 @@ def test_role_md_commands(sandbox):
     assert sandbox.objects("HostEndpoint") == ["node-1-lo", "node-2-lo", "node-3-lo"]
 
 
+def test_role_readme_command(sandbox):
+    role_readme = REPO / "roles" / "clusterip_exposure" / "README.md"
+    assert [s.argument for s in of_kind("shell", role_readme)] == ["role-readme-expose"]
+    if not (sandbox.work / "inventory").exists():
+        pytest.skip("needs the README's inventory and services.yml (test_readme_snippets_in_order)")
+    sandbox.api.clear_requests()
+    run = sandbox.bash(shell(role_readme, "role-readme-expose"))
+    assert run.returncode == 0, run.stdout[-5000:]
+    assert sandbox.objects("HostEndpoint") == ["node-1-lo", "node-2-lo", "node-3-lo"]
+    assert sandbox.writes() == [], "the same Services as the README's: nothing to change"
+
+
 @pytest.mark.parametrize("snippet", [s for path in documents() for s in of_kind("playbook", path)], ids=lambda s: s.where)
 def test_documented_playbooks_run(sandbox, snippet):
-    playbook = sandbox.root / ("playbook-%d.yml" % snippet.line)
+    # Beside the README's services.yml and inventory, where a user keeps a playbook that uses them.
+    playbook = sandbox.work / ("%s-%d.yml" % (snippet.path.stem.lower(), snippet.line))
     playbook.write_text(snippet.body)
-    run = sandbox.bash("ansible-playbook %s" % playbook)
+    inventory = " -i inventory" if (sandbox.work / "inventory").exists() else ""
+    run = sandbox.bash("ansible-playbook%s %s" % (inventory, playbook.name))
     assert run.returncode == 0, run.stdout[-5000:] + run.stderr[-2000:]
-    assert "failed=0" in run.stdout
+    assert "failed=0" in run.stdout and "ok=0" not in run.stdout, "every play ran on its hosts"

@@ -11,9 +11,9 @@ import os
 
 import pytest
 
-from emulator.admin import AdminClient
+from clusteredge_testworld.emulator.admin import AdminClient
 from integration.ansible_cli import run_playbook
-from lab import Lab
+from clusteredge_testworld.lab import Lab
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from emulator.admin import AdminClient
+from clusteredge_testworld.emulator.admin import AdminClient
 from integration.ansible_cli import REPO
-from lab import Lab
+from clusteredge_testworld.lab import Lab
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

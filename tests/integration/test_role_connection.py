@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from emulator import EmulatorServer
+from clusteredge_testworld.emulator import EmulatorServer
 from integration.ansible_cli import ansible_env, write_local_inventory
-from lab.cluster import SERVICE_CIDR_V4, SERVICE_CIDR_V6, cluster
+from clusteredge_testworld.lab.cluster import SERVICE_CIDR_V4, SERVICE_CIDR_V6, cluster
 
 pytestmark = pytest.mark.integration
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from emulator.admin import AdminClient
-from lab import Lab
+from clusteredge_testworld.emulator.admin import AdminClient
+from clusteredge_testworld.lab import Lab
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

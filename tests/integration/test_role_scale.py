@@ -10,9 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from emulator import EmulatorServer
+from clusteredge_testworld.emulator import EmulatorServer
 from integration.ansible_cli import write_local_inventory
-from lab.cluster import SERVICE_CIDR_V4, SERVICE_CIDR_V6, cluster
+from clusteredge_testworld.lab.cluster import SERVICE_CIDR_V4, SERVICE_CIDR_V6, cluster
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

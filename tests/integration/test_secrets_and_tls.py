@@ -21,9 +21,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from emulator import EmulatorServer
+from clusteredge_testworld.emulator import EmulatorServer
 from integration.ansible_cli import ansible_env, run_module, write_local_inventory
-from lab.cluster import SERVICE_CIDR_V4, SERVICE_CIDR_V6, cluster
+from clusteredge_testworld.lab.cluster import SERVICE_CIDR_V4, SERVICE_CIDR_V6, cluster
 
 pytestmark = pytest.mark.integration
 

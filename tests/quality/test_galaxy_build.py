@@ -13,7 +13,8 @@ from quality.tools import REPO_ROOT, run_tool, tool
 pytestmark = pytest.mark.quality
 
 # Must never be shipped (see build_ignore in galaxy.yml and .gitignore).
-FORBIDDEN_PREFIXES = ('.build/', '.venv/', '.git/', '.ci/', 'tests/output/', '.pytest_cache/', '.ansible/', 'benchmarks/')
+FORBIDDEN_PREFIXES = ('.build/', '.venv/', '.git/', '.ci/', 'tests/output/', '.pytest_cache/', '.ansible/', 'benchmarks/',
+                      'testworld/')
 
 
 @pytest.fixture(scope='module')

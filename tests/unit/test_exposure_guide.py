@@ -10,8 +10,8 @@ import copy
 import pytest
 
 from ansible_collections.clusteredge.calico.plugins.module_utils import _exposure as x
-from emulator.calico_admission import admit
-from emulator.crd_schema import missing_reason, validate_against_crd
+from clusteredge_testworld.emulator.calico_admission import admit
+from clusteredge_testworld.emulator.crd_schema import missing_reason, validate_against_crd
 
 NODES = "k8s-role == 'node'"
 

@@ -1,6 +1,6 @@
 """What the collection renders must be accepted by Calico: CRD schemas and the emulator's independent admission.
 
-The emulator's admission layer is a separate implementation of Calico 3.28's rules (tests/emulator); agreeing
+The emulator's admission layer is a separate implementation of Calico 3.28's rules (clusteredge_testworld.emulator); agreeing
 with it on generated inputs is how the collection's own validation is checked.
 """
 
@@ -10,8 +10,8 @@ import itertools
 import pytest
 
 from ansible_collections.clusteredge.calico.plugins.module_utils._hostendpoint import HostEndpointAdapter as HEP
-from emulator.calico_admission import admit
-from emulator.crd_schema import missing_reason, validate_against_crd
+from clusteredge_testworld.emulator.calico_admission import admit
+from clusteredge_testworld.emulator.crd_schema import missing_reason, validate_against_crd
 
 NAMES = ["node-1-eth0", "a", "node-1.eth0", "x" * 200]
 INTERFACES = ["eth0", "*", "bond0.100", "a" * 15, None]

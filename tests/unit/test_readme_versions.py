@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from ansible_collections.clusteredge.calico.plugins.module_utils._profile import CalicoProfile
-from emulator.profiles import PROFILES, parse_profile
+from clusteredge_testworld.emulator.profiles import PROFILES, parse_profile
 
 REPO = Path(__file__).resolve().parents[2]
 
