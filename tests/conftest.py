@@ -2,7 +2,6 @@
 
 * puts tests/ on sys.path, so the suite's own helpers (``integration.ansible_cli``, ``doc_snippets``, ...) import;
 * gives Ansible sane defaults when pytest is not started through scripts/test.sh;
-* gives the whole session a private TMPDIR (the kubernetes client writes discovery caches there);
 * has every emulator of the session log the API requests it serves (EMULATOR_REQUEST_LOG, see emulator/rbac.py)
   and runs the tests marked ``last`` (which check that log) after all others;
 * leaves the test world's fixtures to the installed clusteredge_testworld package (pytest entry points).
@@ -13,7 +12,6 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -60,24 +58,3 @@ def emulator_request_log(tmp_path_factory: pytest.TempPathFactory):
     finally:
         if saved is None:
             os.environ.pop(REQUEST_LOG_ENV, None)
-
-
-@pytest.fixture(scope='session', autouse=True)
-def _private_tmpdir(tmp_path_factory: pytest.TempPathFactory):
-    """Point TMPDIR (this process and its children) at a per-session directory.
-
-    The kubernetes client's DynamicClient keeps a discovery cache file in the temp dir; sharing it
-    between sessions (or with a developer's real cluster) leaks API discovery between runs.
-    """
-    private = tmp_path_factory.mktemp('tmpdir')
-    saved_env, saved_tempdir = os.environ.get('TMPDIR'), tempfile.tempdir
-    os.environ['TMPDIR'] = str(private)
-    tempfile.tempdir = str(private)
-    try:
-        yield private
-    finally:
-        tempfile.tempdir = saved_tempdir
-        if saved_env is None:
-            os.environ.pop('TMPDIR', None)
-        else:
-            os.environ['TMPDIR'] = saved_env

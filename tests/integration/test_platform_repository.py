@@ -19,6 +19,7 @@ import pytest
 from clusteredge_testworld.nodes import free_subnet, lab_links, lab_namespaces
 from galaxy_stub import GalaxyStub, tarball_of_installed_collection
 from integration.ansible_cli import REPO
+from quality.tools import build_collection
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -72,9 +73,7 @@ def test_a_platform_repository_runs_its_molecule_scenario(platform_venv, tmp_pat
     assert where.stdout.startswith(str(venv_bin.parent)), where.stdout
 
     # The collection from its release tarball, kubernetes.core as its dependency from "Galaxy".
-    built = run([venv_bin / "ansible-galaxy", "collection", "build", "--output-path", tmp_path, REPO], cwd=tmp_path, env=env)
-    [tarball] = sorted(tmp_path.glob("clusteredge-calico-*.tar.gz"))
-    assert tarball.name in built.stdout
+    tarball = build_collection(tmp_path, ansible_galaxy=str(venv_bin / "ansible-galaxy"), env=env)
     with GalaxyStub([tarball, tarball_of_installed_collection(KUBERNETES_CORE, tmp_path)]) as galaxy:
         run([venv_bin / "ansible-galaxy", "collection", "install", tarball, "-p", repo / "collections"], cwd=repo,
             env=dict(env, ANSIBLE_GALAXY_SERVER=galaxy.url))

@@ -24,6 +24,7 @@ from doc_snippets import REPO, documents, of_kind
 from clusteredge_testworld.emulator import EmulatorServer
 from galaxy_stub import GalaxyStub, tarball_of_installed_collection
 from integration.ansible_cli import write_local_inventory
+from quality.tools import build_collection
 from clusteredge_testworld.lab.cluster import SERVICE_CIDR_V4, SERVICE_CIDR_V6, cluster
 
 pytestmark = [pytest.mark.integration]
@@ -61,10 +62,7 @@ class Sandbox(object):
 def sandbox(tmp_path_factory):
     root = tmp_path_factory.mktemp("user")
     (root / "work").mkdir()
-    built = subprocess.run([str(Path(sys.executable).parent / "ansible-galaxy"), "collection", "build", "--output-path",
-                            str(root / "work"), str(REPO)], capture_output=True, text=True, check=False)
-    assert built.returncode == 0, built.stdout + built.stderr
-    tarball = root / "work" / ("clusteredge-calico-%s.tar.gz" % VERSION)
+    tarball = build_collection(root / "work")
     dependency = tarball_of_installed_collection(KUBERNETES_CORE, tmp_path_factory.mktemp("galaxy"))
     token = "user-token-" + os.urandom(6).hex()
     with EmulatorServer(token=token, service_cidrs=(SERVICE_CIDR_V4, SERVICE_CIDR_V6)) as api, \

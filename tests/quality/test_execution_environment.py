@@ -18,7 +18,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from quality.tools import REPO_ROOT, run_tool, tool
+from quality.tools import REPO_ROOT, build_collection, run_tool, tool
 
 pytestmark = pytest.mark.quality
 
@@ -30,11 +30,9 @@ GALAXY = yaml.safe_load((REPO_ROOT / 'galaxy.yml').read_text(encoding='utf-8'))
 
 @pytest.fixture(scope='module')
 def tarball(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp('ee-tarball')
-    result = run_tool([tool('ansible-galaxy'), 'collection', 'build', '--output-path', str(out), str(REPO_ROOT)],
-                      cwd=REPO_ROOT, timeout=300)
-    assert result.returncode == 0, result.report()
-    return out / f"{GALAXY['namespace']}-{GALAXY['name']}-{GALAXY['version']}.tar.gz"
+    tarball = build_collection(tmp_path_factory.mktemp('ee-tarball'))
+    assert tarball.name == f"{GALAXY['namespace']}-{GALAXY['name']}-{GALAXY['version']}.tar.gz"
+    return tarball
 
 
 def create_context(definition: Path, context: Path) -> Path:

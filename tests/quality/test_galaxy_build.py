@@ -8,7 +8,7 @@ import tarfile
 import pytest
 import yaml
 
-from quality.tools import REPO_ROOT, run_tool, tool
+from quality.tools import REPO_ROOT, build_collection
 
 pytestmark = pytest.mark.quality
 
@@ -19,13 +19,7 @@ FORBIDDEN_PREFIXES = ('.build/', '.venv/', '.git/', '.ci/', 'tests/output/', '.p
 
 @pytest.fixture(scope='module')
 def tarball(tmp_path_factory):
-    out = tmp_path_factory.mktemp('galaxy-build')
-    result = run_tool([tool('ansible-galaxy'), 'collection', 'build', '--output-path', str(out), str(REPO_ROOT)],
-                      cwd=REPO_ROOT, timeout=300)
-    assert result.returncode == 0, result.report()
-    built = sorted(out.glob('clusteredge-calico-*.tar.gz'))
-    assert len(built) == 1, result.report()
-    return built[0]
+    return build_collection(tmp_path_factory.mktemp('galaxy-build'))
 
 
 def test_manifest_version(tarball):

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from quality.tools import REPO_ROOT, Result, run_tool, tool, tool_env
+from quality.tools import REPO_ROOT, Result, build_collection, run_tool, tool, tool_env
 
 pytestmark = [pytest.mark.quality, pytest.mark.slow]
 
@@ -75,10 +75,7 @@ class Import:
 @pytest.fixture(scope='module')
 def imported(tmp_path_factory) -> Import:
     work = tmp_path_factory.mktemp('galaxy-importer')
-    build = run_tool([tool('ansible-galaxy'), 'collection', 'build', '--output-path', str(work), str(REPO_ROOT)],
-                     cwd=REPO_ROOT, timeout=300)
-    assert build.returncode == 0, build.report()
-    (tarball,) = work.glob('clusteredge-calico-*.tar.gz')
+    tarball = build_collection(work)
     config = work / 'galaxy-importer.cfg'
     config.write_text(IMPORTER_CONFIG.format(tmp=work), encoding='utf-8')
     # The importer writes importer_result.json into its working directory.

@@ -9,7 +9,7 @@ import yaml
 from clusteredge_testworld.emulator import EmulatorServer
 from clusteredge_testworld.emulator.admin import AdminClient
 from clusteredge_testworld.emulator.rbac import REQUEST_LOG_ENV, PolicyRule, read_log
-from emulator_tests.helpers import http
+from helpers import http
 
 USER = 'system:serviceaccount:awx:clusteredge-calico'
 SVC = {'apiVersion': 'v1', 'kind': 'Service', 'metadata': {'name': 'x', 'namespace': 'default'},

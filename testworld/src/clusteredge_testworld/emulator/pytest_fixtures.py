@@ -7,13 +7,34 @@ k8s_api_profile  – like k8s_api, for the Calico profile given by indirect para
                    unparametrized it uses the default ($EMULATOR_CALICO_PROFILE, else 3.28). A v3-CRD profile
                    skips the test when Calico's 3.32 CRDs cannot be read (reference.profile_missing_reason).
 k8s_api_session  – one server for the whole session; call .reset() yourself when a test needs a clean state.
+session_tmpdir   – autouse: TMPDIR of the session (and its child processes) is a directory of its own, so the
+                   kubernetes client's discovery cache never leaks between runs or from a developer's real cluster.
 """
 from __future__ import annotations
+
+import os
+import tempfile
 
 import pytest
 
 from .reference import profile_missing_reason
 from .server import EmulatorServer
+
+
+@pytest.fixture(scope='session', autouse=True)
+def session_tmpdir(tmp_path_factory):
+    private = tmp_path_factory.mktemp('tmpdir')
+    saved_env, saved_tempdir = os.environ.get('TMPDIR'), tempfile.tempdir
+    os.environ['TMPDIR'] = str(private)
+    tempfile.tempdir = str(private)
+    try:
+        yield private
+    finally:
+        tempfile.tempdir = saved_tempdir
+        if saved_env is None:
+            os.environ.pop('TMPDIR', None)
+        else:
+            os.environ['TMPDIR'] = saved_env
 
 
 def _private_tmpdir(tmp_path, monkeypatch) -> None:
