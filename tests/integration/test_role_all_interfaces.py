@@ -14,6 +14,7 @@ import pytest
 from clusteredge_testworld.emulator.admin import AdminClient
 from integration.ansible_cli import run_playbook
 from clusteredge_testworld.lab import Lab
+from clusteredge_testworld.nodes import free_subnet
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -27,7 +28,7 @@ ALL_INTERFACES = {"clusterip_exposure_services": SERVICES, "clusterip_exposure_i
 def world(tmp_path_factory):
     if os.geteuid() != 0:
         pytest.skip("network namespaces need root")
-    lab = Lab(tmp_path_factory.mktemp("lab"), prefix="ra%s" % format(os.getpid() % 1000, "03d"), subnet="10.200.60.0/24",
+    lab = Lab(tmp_path_factory.mktemp("lab"), prefix="ra%s" % format(os.getpid() % 1000, "03d"), subnet=free_subnet("10.202.0.0/16", seed=os.getpid() + 60),
               scenario="canary", felixsim=True)
     with lab:
         yield lab

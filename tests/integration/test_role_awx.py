@@ -15,6 +15,7 @@ import yaml
 from clusteredge_testworld.emulator.admin import AdminClient
 from integration.ansible_cli import REPO
 from clusteredge_testworld.lab import Lab
+from clusteredge_testworld.nodes import free_subnet
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -22,7 +23,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 @pytest.mark.skipif(os.geteuid() != 0, reason="network namespaces need root")
 def test_expose_as_an_awx_job_template_with_a_survey(tmp_path):
     token = "awx-" + os.urandom(8).hex()
-    with Lab(tmp_path / "lab", prefix="awx%d" % (os.getpid() % 100), subnet="10.200.40.0/24", token=token, tls=True) as lab:
+    with Lab(tmp_path / "lab", prefix="awx%d" % (os.getpid() % 100), subnet=free_subnet("10.202.0.0/16", seed=os.getpid() + 40), token=token, tls=True) as lab:
         private = tmp_path / "job"
         for sub in ("env", "project", "inventory"):
             (private / sub).mkdir(parents=True)

@@ -14,6 +14,7 @@ import pytest
 
 from clusteredge_testworld.emulator.admin import AdminClient
 from clusteredge_testworld.lab import Lab
+from clusteredge_testworld.nodes import free_subnet
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -24,7 +25,7 @@ SERVICES = [{"namespace": "shop", "name": "frontend", "sources": ["50.60.0.0/16"
 def world(tmp_path_factory):
     if os.geteuid() != 0:
         pytest.skip("network namespaces need root")
-    lab = Lab(tmp_path_factory.mktemp("lab"), prefix="ri%s" % format(os.getpid() % 1000, "03d"), subnet="10.200.20.0/24")
+    lab = Lab(tmp_path_factory.mktemp("lab"), prefix="ri%s" % format(os.getpid() % 1000, "03d"), subnet=free_subnet("10.202.0.0/16", seed=os.getpid() + 20))
     with lab:
         yield lab
 
@@ -143,7 +144,7 @@ def test_a_hostendpoint_changed_behind_the_runs_back_fails_verification(world, a
     admin.clear_requests()
     admin.inject_fault("GET", r"/hostendpoints$", status=None, skip=verify_read, hold=4)
     edited = [h for h in admin.objects(kind="HostEndpoint", api_version="projectcalico.org/v3") if h["metadata"]["name"] == "node-2-eth0"][0]
-    edited["spec"]["expectedIPs"] = ["10.200.20.250"]
+    edited["spec"]["expectedIPs"] = [str(world.nodes.subnet.network_address + 250)]
 
     def edit_when_verify_reads():
         deadline = time.monotonic() + 240
