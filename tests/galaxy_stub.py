@@ -12,9 +12,23 @@ import io
 import json
 import re
 import tarfile
+import os
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+#: kubernetes.core as scripts/bootstrap.sh installs it (from the `ansible` wheel), served as the collection's dependency
+KUBERNETES_CORE = Path(__file__).resolve().parents[1] / ".build" / "collections" / "ansible_collections" / "kubernetes" / "core"
+
+
+def user_env(home, path_first, **extra):
+    """The environment of a user's shell: this one without any Ansible, Kubernetes, molecule or venv setting of the
+    developer's, HOME at `home` and `path_first` (a bin directory) first on PATH."""
+    env = dict((k, v) for k, v in os.environ.items()
+               if not k.startswith(("ANSIBLE_", "K8S_AUTH_", "KUBECONFIG", "PYTHONPATH", "MOLECULE_", "VIRTUAL_ENV")))
+    env.update(HOME=str(home), PATH=os.pathsep.join([str(path_first), env.get("PATH", "")]), ANSIBLE_NOCOLOR="1", NO_COLOR="1")
+    env.update(extra)
+    return env
 
 
 class GalaxyStub:
@@ -101,7 +115,7 @@ class GalaxyStub:
         return Handler
 
 
-def tarball_of_installed_collection(collection_dir, out_dir):
+def tarball_of_installed_collection(out_dir, collection_dir=KUBERNETES_CORE):
     """An installed collection packed back into a Galaxy artifact (MANIFEST.json, FILES.json and its files).
 
     Only the files present are listed: a collection unpacked from a Python wheel lacks some that FILES.json names,

@@ -17,13 +17,12 @@ from pathlib import Path
 import pytest
 
 from clusteredge_testworld.nodes import free_subnet, lab_links, lab_namespaces
-from galaxy_stub import GalaxyStub, tarball_of_installed_collection
+from galaxy_stub import GalaxyStub, tarball_of_installed_collection, user_env
 from integration.ansible_cli import REPO
 from quality.tools import build_collection
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-KUBERNETES_CORE = REPO / ".build" / "collections" / "ansible_collections" / "kubernetes" / "core"
 PLATFORM_PACKAGES = ("ansible-core", "molecule", "kubernetes", "jmespath")
 
 
@@ -61,20 +60,17 @@ def test_a_platform_repository_runs_its_molecule_scenario(platform_venv, tmp_pat
     home = tmp_path / "home"
     home.mkdir()
     venv_bin = platform_venv.parent
-    env = dict((k, v) for k, v in os.environ.items() if not k.startswith(("ANSIBLE_", "K8S_AUTH_", "KUBECONFIG", "PYTHONPATH",
-                                                                          "MOLECULE_", "VIRTUAL_ENV")))
     prefix = "pr%03d" % (os.getpid() % 1000)
-    env.update(HOME=str(home), PATH=os.pathsep.join([str(venv_bin), env.get("PATH", "")]), VIRTUAL_ENV=str(venv_bin.parent),
-               ANSIBLE_COLLECTIONS_PATH=str(repo / "collections"), ANSIBLE_NOCOLOR="1", NO_COLOR="1",
-               TESTWORLD_PREFIX=prefix, TESTWORLD_SUBNET=free_subnet("10.201.0.0/16"))
+    env = user_env(home, venv_bin, VIRTUAL_ENV=str(venv_bin.parent), ANSIBLE_COLLECTIONS_PATH=str(repo / "collections"),
+                   TESTWORLD_PREFIX=prefix, TESTWORLD_SUBNET=free_subnet("10.201.0.0/16"))
 
     # The test world comes from the wheel in the platform's venv, not from this checkout.
     where = run([platform_venv, "-c", "import clusteredge_testworld; print(clusteredge_testworld.__file__)"], cwd=repo, env=env)
     assert where.stdout.startswith(str(venv_bin.parent)), where.stdout
 
     # The collection from its release tarball, kubernetes.core as its dependency from "Galaxy".
-    tarball = build_collection(tmp_path, ansible_galaxy=str(venv_bin / "ansible-galaxy"), env=env)
-    with GalaxyStub([tarball, tarball_of_installed_collection(KUBERNETES_CORE, tmp_path)]) as galaxy:
+    tarball = build_collection(tmp_path)
+    with GalaxyStub([tarball, tarball_of_installed_collection(tmp_path)]) as galaxy:
         run([venv_bin / "ansible-galaxy", "collection", "install", tarball, "-p", repo / "collections"], cwd=repo,
             env=dict(env, ANSIBLE_GALAXY_SERVER=galaxy.url))
     assert (repo / "collections" / "ansible_collections" / "kubernetes" / "core").is_dir()

@@ -22,7 +22,7 @@ import yaml
 
 from doc_snippets import REPO, documents, of_kind
 from clusteredge_testworld.emulator import EmulatorServer
-from galaxy_stub import GalaxyStub, tarball_of_installed_collection
+from galaxy_stub import GalaxyStub, tarball_of_installed_collection, user_env
 from integration.ansible_cli import write_local_inventory
 from quality.tools import build_collection
 from clusteredge_testworld.lab.cluster import SERVICE_CIDR_V4, SERVICE_CIDR_V6, cluster
@@ -30,7 +30,6 @@ from clusteredge_testworld.lab.cluster import SERVICE_CIDR_V4, SERVICE_CIDR_V6, 
 pytestmark = [pytest.mark.integration]
 
 README = REPO / "README.md"
-KUBERNETES_CORE = REPO / ".build" / "collections" / "ansible_collections" / "kubernetes" / "core"
 VERSION = yaml.safe_load((REPO / "galaxy.yml").read_text())["version"]
 
 
@@ -41,11 +40,7 @@ class Sandbox(object):
         self.home = root / "home"
 
     def env(self, home=None):
-        env = dict((k, v) for k, v in os.environ.items()
-                   if not k.startswith(("ANSIBLE_", "K8S_AUTH_", "KUBECONFIG", "PYTHONPATH", "MOLECULE_")))
-        env.update(HOME=str(home or self.home), ANSIBLE_GALAXY_SERVER=self.galaxy.url, ANSIBLE_NOCOLOR="1",
-                   PATH=os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")]))
-        return env
+        return user_env(home or self.home, Path(sys.executable).parent, ANSIBLE_GALAXY_SERVER=self.galaxy.url)
 
     def bash(self, script, home=None):
         return subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=str(self.work), env=self.env(home),
@@ -63,7 +58,7 @@ def sandbox(tmp_path_factory):
     root = tmp_path_factory.mktemp("user")
     (root / "work").mkdir()
     tarball = build_collection(root / "work")
-    dependency = tarball_of_installed_collection(KUBERNETES_CORE, tmp_path_factory.mktemp("galaxy"))
+    dependency = tarball_of_installed_collection(tmp_path_factory.mktemp("galaxy"))
     token = "user-token-" + os.urandom(6).hex()
     with EmulatorServer(token=token, service_cidrs=(SERVICE_CIDR_V4, SERVICE_CIDR_V6)) as api, \
             GalaxyStub([tarball, dependency]) as galaxy:

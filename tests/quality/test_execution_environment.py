@@ -18,6 +18,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+from doc_snippets import of_kind
 from quality.tools import REPO_ROOT, build_collection, run_tool, tool
 
 pytestmark = pytest.mark.quality
@@ -147,8 +148,6 @@ def test_collection_python_requirements_are_installed(context, tarball, tmp_path
 def test_the_documented_local_build_steps_run(tmp_path):
     """docs/awx.md's two commands, from a copy of the repository root; `ansible-builder build` needs a container
     engine, so the test runs `ansible-builder create`, which the doc names as the same step without one."""
-    from doc_snippets import of_kind  # tests/ is on the import path of every test run
-
     [snippet] = [s for s in of_kind('checked-by', REPO_ROOT / 'docs' / 'awx.md')
                  if s.argument == 'tests/quality/test_execution_environment.py']
     assert 'ansible-builder build -f docs/awx/execution-environment-local.yml' in snippet.body

@@ -75,12 +75,10 @@ def collection_copy(dest: Path) -> Path:
     return root
 
 
-def build_collection(out_dir: Path, ansible_galaxy: str | None = None, env: dict | None = None) -> Path:
+def build_collection(out_dir: Path) -> Path:
     """`ansible-galaxy collection build` of this checkout into out_dir, as a release does; returns the tarball."""
-    args = [ansible_galaxy or tool('ansible-galaxy'), 'collection', 'build', '--output-path', str(out_dir), str(REPO_ROOT)]
-    proc = subprocess.run(args, cwd=str(out_dir), env=env or tool_env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, text=True, timeout=300, check=False)
-    result = Result(args=args, returncode=proc.returncode, output=proc.stdout)
+    result = run_tool([tool('ansible-galaxy'), 'collection', 'build', '--output-path', str(out_dir), str(REPO_ROOT)],
+                      cwd=out_dir, timeout=300)
     assert result.returncode == 0, result.report()
     built = sorted(Path(out_dir).glob('clusteredge-calico-*.tar.gz'))
     assert len(built) == 1, result.report()

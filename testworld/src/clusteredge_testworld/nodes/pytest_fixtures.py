@@ -16,12 +16,11 @@ Fixtures
 from __future__ import annotations
 
 import os
-import re
 import time
 
 import pytest
 
-from .lab import NodeLab, NodeLabError, free_subnet, lab_namespaces, machine_lock, preflight
+from .lab import NodeLab, NodeLabError, free_subnet, lab_namespaces, machine_lock, preflight, reap_orphaned_labs
 
 _B36 = '0123456789abcdefghijklmnopqrstuvwxyz'
 _counter = [0]
@@ -42,32 +41,21 @@ def session_prefix(extra: int | None = None) -> str:
     return base if extra is None else f'{base}x{_b36(extra)}'
 
 
-def reap_stale_labs() -> list[str]:
-    """Tear down labs of earlier pytest sessions whose process is gone (prefix ``nl<pid>``)."""
-    import subprocess
-    out = subprocess.run(['ip', 'netns', 'list'], capture_output=True, text=True, check=False).stdout
-    removed = []
-    prefixes = {m.group(1) for m in re.finditer(r'^(nl([0-9a-z]+?)(?:x[0-9a-z]+)?)-node-\d+\b', out, re.M)}
-    for prefix in prefixes:
-        m = re.fullmatch(r'nl([0-9a-z]+?)(?:x[0-9a-z]+)?', prefix)
-        pid = int(m.group(1), 36)
-        if pid != os.getpid() and not os.path.exists(f'/proc/{pid}'):
-            removed += NodeLab.down_all(prefix)
-    return removed
-
-
 def _skip_reason() -> str | None:
     return preflight()
 
 
 def _start(count: int, prefix: str, state_dir, ipv6: bool, **kwargs) -> NodeLab:
     with machine_lock():
+        reap_orphaned_labs()   # labs of killed sessions first: their subnets become free again
         subnet = kwargs.pop('subnet', None) or free_subnet('10.99.0.0/16', seed=os.getpid() + _counter[0])
         v6 = None
         if ipv6:
             third = int(subnet.split('.')[2])
             v6 = kwargs.pop('ipv6_subnet', None) or f'fd00:99:{third:x}::/64'
-        lab = NodeLab(count=count, prefix=prefix, subnet=subnet, state_dir=state_dir, ipv6_subnet=v6, **kwargs)
+        # owned by this session: if it is killed, the next lab's up() tears this one down
+        lab = NodeLab(count=count, prefix=prefix, subnet=subnet, state_dir=state_dir, ipv6_subnet=v6,
+                      owner_pid=os.getpid(), **kwargs)
         # create the bridge while holding the lock, so another session cannot pick the same subnet
         lab._prepare_state_dir()
         lab._check_subnet_free()
@@ -87,10 +75,6 @@ def node_lab(tmp_path_factory):
     reason = _skip_reason()
     if reason:
         pytest.skip(f'namespace nodes unavailable: {reason}')
-    try:
-        reap_stale_labs()
-    except NodeLabError:
-        pass
     state_dir = tmp_path_factory.mktemp('nodelab')
     prefix = session_prefix()
     try:
