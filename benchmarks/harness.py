@@ -106,6 +106,8 @@ def seed_manifests(nodes, services):
 
 def role_inputs(workdir, nodes, services, verify):
     """Inventory (one local host per node, interface lo) and the role's variables."""
+    if str(REPO / "tests") not in sys.path:
+        sys.path.append(str(REPO / "tests"))  # the suite's inventory writer, so both write hosts the same way
     from integration.ansible_cli import write_local_inventory
 
     write_local_inventory(workdir / "inventory.yml", dict(("h%04d" % i, name) for i, name in enumerate(node_names(nodes))))
@@ -142,24 +144,26 @@ def render_policies(services, node_addresses):
     for path in os.environ.get("ANSIBLE_COLLECTIONS_PATH", str(REPO / ".build" / "collections")).split(os.pathsep):
         if path not in sys.path:
             sys.path.append(path)
-    from ansible_collections.clusteredge.calico.plugins.module_utils import _exposure
+    from ansible_collections.clusteredge.calico.plugins.module_utils._core.model.exposure import params as xp
+    from ansible_collections.clusteredge.calico.plugins.module_utils._core.model.exposure import render as xr
+    from ansible_collections.clusteredge.calico.plugins.module_utils._core.model.exposure import resolve as xs
 
     params = {"name_prefix": NAME_PREFIX, "node_selector": "%s == '%s'" % (OWNER_LABEL, OWNER), "nodeport_range": "30000:32767"}
     # What the role discovers: the ServiceCIDR object and BGPConfiguration for the service ranges, the IPPools for pods.
-    ctx = _exposure.context(params, OWNER, [SERVICE_CIDR_V4, SERVICE_CIDR_V6], [POD_POOL_V4, OLD_POD_POOL_V4, POD_POOL_V6], node_addresses)
+    ctx = xs.context(params, OWNER, [SERVICE_CIDR_V4, SERVICE_CIDR_V6], [POD_POOL_V4, OLD_POD_POOL_V4, POD_POOL_V6], node_addresses)
     items = [dict(namespace=s["namespace"], name=s["name"], sources=s["sources"], ports=None, cluster_ip=None, mode=None,
                   allow_cluster_clients=None, allow_any_source=False, repin=False, allow_failsafe_ports=False,
                   service={"cluster_ips": [s["cluster_ip"]], "type": "ClusterIP", "external_traffic_policy": "Cluster",
                            "selector": {"app": s["name"]}, "ports": [{"name": "http", "port": 80, "protocol": "TCP", "target_port": 8080}]})
              for s in services]
-    items_by_key = dict((_exposure.service_key(i["namespace"], i["name"]), (index, i)) for index, i in enumerate(items))
+    items_by_key = dict((xp.service_key(i["namespace"], i["name"]), (index, i)) for index, i in enumerate(items))
     target = dict((key, item) for key, (_index, item) in items_by_key.items())
-    overrides = dict((key, _exposure.service_from_override(item)) for key, item in target.items())
+    overrides = dict((key, xs.service_from_override(item)) for key, item in target.items())
     errors = []
-    exposures, records = _exposure.resolve_all(target, items_by_key, overrides, ctx, errors, [], lambda key: "unreachable")
+    exposures, records = xs.resolve_all(target, items_by_key, overrides, ctx, errors, [], lambda key: "unreachable")
     if errors:
         raise RuntimeError("rendering the policies failed: %s" % "; ".join(errors))
-    gnps, nps = _exposure.render(exposures, records, ctx)
+    gnps, nps = xr.render(exposures, records, ctx)
     return gnps + nps
 
 

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from ansible_collections.clusteredge.calico.plugins.module_utils._intent import intent_flows, unexposed_addresses
+from ansible_collections.clusteredge.calico.plugins.module_utils._core.model.intent import intent_flows, unexposed_addresses
 
 
 def intent_flows_filter(exposures, nodes, other_cluster_ips=None, api_server_port=6443, service_ranges=None, hostendpoints=None,

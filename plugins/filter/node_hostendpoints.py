@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from ansible_collections.clusteredge.calico.plugins.module_utils._node_map import node_hostendpoints
+from ansible_collections.clusteredge.calico.plugins.module_utils._core.model.node_map import node_hostendpoints
 
 # Per-host role variables the mapping honours.
 HOST_VARIABLES = (("node_name", "clusterip_exposure_node_name"), ("interfaces", "clusterip_exposure_interfaces"),

@@ -168,11 +168,13 @@ api_requests:
   type: dict
 """
 
-from ansible_collections.clusteredge.calico.plugins.module_utils._cluster_info_runner import run_cluster_info
+from ansible_collections.clusteredge.calico.plugins.module_utils._core import argspec
+from ansible_collections.clusteredge.calico.plugins.module_utils._core.runners.common import build_module, run_module
+from ansible_collections.clusteredge.calico.plugins.module_utils._core.runners.cluster_info import run
 
 
 def main():
-    run_cluster_info()
+    run_module(build_module(argspec.CALICO_CLUSTER_INFO), run)
 
 
 if __name__ == "__main__":

@@ -336,14 +336,13 @@ errors:
   elements: str
 """
 
-from ansible_collections.clusteredge.calico.plugins.module_utils._exposure import CONFIG_ITEM_SPEC
-from ansible_collections.clusteredge.calico.plugins.module_utils._exposure_runner import MODULE_OPTIONS, run_exposure_module
-from ansible_collections.clusteredge.calico.plugins.module_utils._runner import build_module
+from ansible_collections.clusteredge.calico.plugins.module_utils._core import argspec
+from ansible_collections.clusteredge.calico.plugins.module_utils._core.runners.common import build_module, run_module
+from ansible_collections.clusteredge.calico.plugins.module_utils._core.runners.exposure import run
 
 
 def main():
-    module = build_module(CONFIG_ITEM_SPEC, MODULE_OPTIONS)
-    run_exposure_module(module)
+    run_module(build_module(argspec.CALICO_CLUSTERIP_EXPOSURE), run)
 
 
 if __name__ == "__main__":

@@ -169,11 +169,13 @@ api_requests:
   type: dict
 """
 
-from ansible_collections.clusteredge.calico.plugins.module_utils._flow_runner import run_flow_check
+from ansible_collections.clusteredge.calico.plugins.module_utils._core import argspec
+from ansible_collections.clusteredge.calico.plugins.module_utils._core.runners.common import build_module, run_module
+from ansible_collections.clusteredge.calico.plugins.module_utils._core.runners.flow_check import run
 
 
 def main():
-    run_flow_check()
+    run_module(build_module(argspec.CALICO_FLOW_CHECK), run)
 
 
 if __name__ == "__main__":

@@ -245,13 +245,13 @@ errors:
   elements: str
 """
 
-from ansible_collections.clusteredge.calico.plugins.module_utils._hostendpoint import HostEndpointAdapter
-from ansible_collections.clusteredge.calico.plugins.module_utils._runner import build_module, run_resource_module
+from ansible_collections.clusteredge.calico.plugins.module_utils._core import argspec
+from ansible_collections.clusteredge.calico.plugins.module_utils._core.runners.common import build_module, run_module
+from ansible_collections.clusteredge.calico.plugins.module_utils._core.runners.hostendpoint import run
 
 
 def main():
-    module = build_module(HostEndpointAdapter.item_spec)
-    run_resource_module(module, HostEndpointAdapter)
+    run_module(build_module(argspec.CALICO_HOSTENDPOINT), run)
 
 
 if __name__ == "__main__":

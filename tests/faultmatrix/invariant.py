@@ -17,7 +17,9 @@ if os.path.isdir(os.path.join(_COLLECTIONS, "ansible_collections")) and _COLLECT
     sys.path.insert(0, _COLLECTIONS)
 
 # pylint: disable-next=wrong-import-position
-from ansible_collections.clusteredge.calico.plugins.module_utils import _flow, _selector  # noqa: E402
+from ansible_collections.clusteredge.calico.plugins.module_utils._core.dataplane import walk as walker  # noqa: E402
+from ansible_collections.clusteredge.calico.plugins.module_utils._core.dataplane import world as world_types  # noqa: E402
+from ansible_collections.clusteredge.calico.plugins.module_utils._core.model import selector as sel  # noqa: E402
 
 HOST_TRAFFIC_POLICY = "clusteredge-allow-traffic-hostendpoints"  # _exposure.render: "<name_prefix>-allow-traffic-hostendpoints"
 ADMIN = "203.0.113.10"        # an operator's workstation, off-cluster
@@ -31,19 +33,19 @@ def node_flows(hep):
     interface = hep["spec"].get("interfaceName") or "*"
     address = (hep["spec"].get("expectedIPs") or ["127.0.0.1"])[0]
     return [
-        ("SSH to %s" % node, _flow.Flow(ADMIN, address, 22, ingress_node=node, ingress_interface=interface)),
-        ("API server to the kubelet of %s" % node, _flow.Flow(API_SERVER, address, 10250, ingress_node=node, ingress_interface=interface)),
-        ("%s to the API server" % node, _flow.Flow(address, API_SERVER, 6443, ingress_node=node, ingress_interface=interface,
-                                                   source_is_host=True)),
+        ("SSH to %s" % node, world_types.Flow(ADMIN, address, 22, ingress_node=node, ingress_interface=interface)),
+        ("API server to the kubelet of %s" % node, world_types.Flow(API_SERVER, address, 10250, ingress_node=node, ingress_interface=interface)),
+        ("%s to the API server" % node, world_types.Flow(address, API_SERVER, 6443, ingress_node=node, ingress_interface=interface,
+                                                         source_is_host=True)),
     ]
 
 
 def world_of(api):
-    return _flow.World(hostendpoints=api.objects("HostEndpoint"), global_policies=api.objects("GlobalNetworkPolicy"),
-                       network_policies=api.objects("NetworkPolicy"), global_network_sets=api.objects("GlobalNetworkSet"),
-                       felix_configs=api.objects("FelixConfiguration"), services=api.objects("Service"),
-                       nodes=api.objects("Node"), pods=api.objects("Pod"), namespaces=api.objects("Namespace"),
-                       pod_cidrs=POD_CIDRS, service_cidrs=[SERVICE_CIDR_V4, SERVICE_CIDR_V6])
+    return world_types.World(hostendpoints=api.objects("HostEndpoint"), global_policies=api.objects("GlobalNetworkPolicy"),
+                             network_policies=api.objects("NetworkPolicy"), global_network_sets=api.objects("GlobalNetworkSet"),
+                             felix_configs=api.objects("FelixConfiguration"), services=api.objects("Service"),
+                             nodes=api.objects("Node"), pods=api.objects("Pod"), namespaces=api.objects("Namespace"),
+                             pod_cidrs=POD_CIDRS, service_cidrs=[SERVICE_CIDR_V4, SERVICE_CIDR_V6])
 
 
 def unprotected(api):
@@ -56,10 +58,10 @@ def unprotected(api):
         name = hep["metadata"]["name"]
         if host_traffic is None:
             problems.append("HostEndpoint %s exists without the host-traffic policy %s" % (name, HOST_TRAFFIC_POLICY))
-        elif not _selector.parse(host_traffic["spec"]["selector"]).matches(hep["metadata"].get("labels") or {}):
+        elif not sel.parse(host_traffic["spec"]["selector"]).matches(hep["metadata"].get("labels") or {}):
             problems.append("the host-traffic policy does not select HostEndpoint %s" % name)
         for what, flow in node_flows(hep):
-            verdict = _flow.evaluate(world, flow)
+            verdict = walker.evaluate(world, flow)
             if not verdict.allowed:
                 problems.append("%s (HostEndpoint %s) is denied: %s" % (what, name, verdict.decided_by))
     return problems

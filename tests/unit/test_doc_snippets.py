@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.clusteredge.calico.plugins.module_utils import _exposure as exposure
+from ansible_collections.clusteredge.calico.plugins.module_utils._core.model.exposure import params as xp
+from ansible_collections.clusteredge.calico.plugins.module_utils._core.model.exposure import render as xr
 from doc_snippets import KINDS, REPO, all_snippets, of_kind
 
 GUIDE_DOC = REPO / "docs" / "clusterip-exposure.md"
@@ -56,8 +57,8 @@ def render_the_documented_task():
                   service_cidrs=["10.20.30.0/24"], pod_cidrs=["192.168.0.0/16"], require_advertised=False,
                   node_selector="k8s-role == 'node'")
     params.update(args, config=config, state="rendered")
-    assert exposure.validate_params(params) == []
-    manifests, _exposures, errors = exposure.render_offline(params)
+    assert xp.validate_params(params) == []
+    manifests, _exposures, errors = xr.render_offline(params)
     assert errors == []
     return manifests
 

@@ -9,7 +9,8 @@ import copy
 
 import pytest
 
-from ansible_collections.clusteredge.calico.plugins.module_utils import _exposure as x
+from ansible_collections.clusteredge.calico.plugins.module_utils._core.model.exposure import params as xp
+from ansible_collections.clusteredge.calico.plugins.module_utils._core.model.exposure import render as xr
 from clusteredge_testworld.emulator.calico_admission import admit
 from clusteredge_testworld.emulator.crd_schema import missing_reason, validate_against_crd
 
@@ -39,8 +40,8 @@ def guide_params(**overrides):
 @pytest.fixture(scope="module")
 def rendered():
     params = guide_params()
-    assert x.validate_params(params) == []
-    manifests, exposures, errors = x.render_offline(params)
+    assert xp.validate_params(params) == []
+    manifests, exposures, errors = xr.render_offline(params)
     assert errors == []
     return manifests
 
@@ -117,7 +118,7 @@ def test_dual_stack_rules_keep_one_family_each_and_deny_both_ranges():
     params = guide_params(service_cidrs=["10.20.30.0/24", "fd00:20::/112"], pod_cidrs=["192.168.0.0/16", "fd00:192::/64"])
     params["config"][0]["sources"] = ["50.60.0.0/16", "2001:db8:50::/48"]
     params["config"][0]["service"]["cluster_ips"] = ["10.20.30.40", "fd00:20::40"]
-    manifests, _exposures, errors = x.render_offline(params)
+    manifests, _exposures, errors = xr.render_offline(params)
     assert errors == []
     for manifest in manifests:
         for rule in manifest["spec"].get("ingress", []):
@@ -135,7 +136,7 @@ def test_dual_stack_rules_keep_one_family_each_and_deny_both_ranges():
 def test_a_cluster_ip_of_a_family_without_a_known_range_is_refused():
     params = guide_params()
     params["config"][0]["service"]["cluster_ips"] = ["10.20.30.40", "fd00:20::40"]
-    _manifests, _exposures, errors = x.render_offline(params)
+    _manifests, _exposures, errors = xr.render_offline(params)
     assert errors and "fd00:20::40 is in no known service range" in errors[0]
 
 
@@ -148,7 +149,7 @@ def test_large_rule_sets_are_split_not_refused():
         item["name"] = "svc-%d" % index
         item["service"]["cluster_ips"] = ["10.20.30.%d" % (index + 1)]
         params["config"].append(item)
-    manifests, _exposures, errors = x.render_offline(params)
+    manifests, _exposures, errors = xr.render_offline(params)
     assert errors == []
     chunks = [m for m in manifests if m["metadata"]["name"].startswith("clusteredge-allow-cluster-ips")]
     assert [m["metadata"]["name"] for m in chunks] == ["clusteredge-allow-cluster-ips", "clusteredge-allow-cluster-ips-2",

@@ -9,7 +9,7 @@ import itertools
 
 import pytest
 
-from ansible_collections.clusteredge.calico.plugins.module_utils._hostendpoint import HostEndpointAdapter as HEP
+from ansible_collections.clusteredge.calico.plugins.module_utils._core.model.hostendpoint import HostEndpointAdapter as HEP
 from clusteredge_testworld.emulator.calico_admission import admit
 from clusteredge_testworld.emulator.crd_schema import missing_reason, validate_against_crd
 

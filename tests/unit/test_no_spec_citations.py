@@ -63,7 +63,7 @@ def test_modules_cite_public_sources():
 
 def test_module_utils_strings_cite_public_sources():
     """Strings that can reach users (messages, stage and verdict texts); docstrings and comments are exempt."""
-    files = _text_files("plugins/module_utils/*.py", "plugins/filter/*.py")
+    files = _text_files("plugins/module_utils/**/*.py", "plugins/filter/*.py")
     assert files
     hits = [hit for path in files for hit in _string_hits(path, include_docstrings=False)]
     assert hits == [], "SPEC citations in strings of module_utils and filters:\n" + "\n".join(hits)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ansible_collections.clusteredge.calico.plugins.module_utils._profile import CalicoProfile
+from ansible_collections.clusteredge.calico.plugins.module_utils._core.api.profile import CalicoProfile
 from clusteredge_testworld.emulator.profiles import PROFILES, parse_profile
 
 REPO = Path(__file__).resolve().parents[2]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ansible_collections.clusteredge.calico.plugins.module_utils._cluster_info import effective_failsafes, failsafe_gaps
+from ansible_collections.clusteredge.calico.plugins.module_utils._core.model.cluster import effective_failsafes, failsafe_gaps
 
 
 def node(name, **labels):
@@ -79,7 +79,7 @@ def kcc(**host_endpoint):
 def test_template_hostendpoints_are_told_apart_and_a_competing_one_is_named():
     """§8.2: templates without interfacePattern bind by address (empty interfaceName), with it one per interface;
     Felix uses one HostEndpoint per interface, the first by name, and an automatic one allows everything."""
-    from ansible_collections.clusteredge.calico.plugins.module_utils._cluster_info import auto_host_endpoints
+    from ansible_collections.clusteredge.calico.plugins.module_utils._core.model.cluster import auto_host_endpoints
 
     heps = [
         hep("node-1-auto-hep", "node-1", "*", ["10.0.0.11"], auto=True),
@@ -101,7 +101,7 @@ def test_template_hostendpoints_are_told_apart_and_a_competing_one_is_named():
 
 
 def test_an_automatic_hostendpoint_on_another_interface_does_not_compete():
-    from ansible_collections.clusteredge.calico.plugins.module_utils._cluster_info import auto_host_endpoints
+    from ansible_collections.clusteredge.calico.plugins.module_utils._core.model.cluster import auto_host_endpoints
 
     heps = [hep("node-1-a-eth1-auto-hep", "node-1", "eth1", ["10.1.0.11"], auto=True), hep("node-1-eth0", "node-1", "eth0", ["10.0.0.11"])]
     result = auto_host_endpoints(kcc(createDefaultHostEndpoint="Disabled", templates=[{"generateName": "a"}]), heps)

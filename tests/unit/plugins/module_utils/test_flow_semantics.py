@@ -1,4 +1,4 @@
-"""Calico 3.28 flow evaluator (plugins/module_utils/_flow.py): one semantic rule per test.
+"""Calico 3.28 flow evaluator (plugins/module_utils/_core/dataplane): one semantic rule per test.
 
 Each docstring names the SPEC section (../shared/calico/SPEC.md) the rule comes from; the SPEC section in
 turn cites the Calico v3.28.5 source or 3.28 docs page it was read from.
@@ -9,8 +9,11 @@ import copy
 import pytest
 import yaml
 
-from ansible_collections.clusteredge.calico.plugins.module_utils import _exposure as x
-from ansible_collections.clusteredge.calico.plugins.module_utils import _flow as f
+from ansible_collections.clusteredge.calico.plugins.module_utils._core.dataplane import index as indexing
+from ansible_collections.clusteredge.calico.plugins.module_utils._core.dataplane import walk as walker
+from ansible_collections.clusteredge.calico.plugins.module_utils._core.dataplane import world as world_types
+from ansible_collections.clusteredge.calico.plugins.module_utils._core.model.exposure import params as xp
+from ansible_collections.clusteredge.calico.plugins.module_utils._core.model.exposure import render as xr
 
 CLIENT = "203.0.113.9"
 CLUSTER_IP = "10.96.0.10"
@@ -63,16 +66,16 @@ def world(**overrides):
         pods=[pod("web-1", "n1", "192.168.1.10"), pod("web-2", "n2", "192.168.2.10")],
         services=[service()], pod_cidrs=["192.168.0.0/16"], service_cidrs=["10.96.0.0/16"])
     base.update(overrides)
-    return f.World(**base)
+    return world_types.World(**base)
 
 
 def flow(src=CLIENT, dst=CLUSTER_IP, port=80, **kw):
     kw.setdefault("ingress_node", "n1")
-    return f.Flow(src, dst, port, **kw)
+    return world_types.Flow(src, dst, port, **kw)
 
 
 def by_backend(w, fl):
-    return dict((v.backend, v) for v in f.evaluate_all(w, fl))
+    return dict((v.backend, v) for v in walker.evaluate_all(w, fl))
 
 
 def stage(verdict, name):
@@ -92,7 +95,7 @@ def test_order_ascending():
     """SPEC §5.1 (felix/calc/policy_sorter.go): lower order applies first."""
     w = world(global_policies=[gnp("allow", order=20, selector=NODES, ingress=[{"action": "Allow"}]),
                                gnp("deny", order=10, selector=NODES, ingress=[{"action": "Deny"}])])
-    v = f.evaluate(w, host())
+    v = walker.evaluate(w, host())
     assert not v.allowed and stage(v, "host ingress").policy == "GlobalNetworkPolicy deny"
 
 
@@ -100,47 +103,47 @@ def test_nil_order_sorts_last():
     """SPEC §2.1, §5.1, §13.7: an omitted order is infinite, so a numbered Deny beats an unnumbered Allow."""
     w = world(global_policies=[gnp("allow", selector=NODES, ingress=[{"action": "Allow"}]),
                                gnp("deny", order=5000, selector=NODES, ingress=[{"action": "Deny"}])])
-    assert not f.evaluate(w, host()).allowed
+    assert not walker.evaluate(w, host()).allowed
 
 
 def test_order_ties_by_name():
     """SPEC §5.1: equal orders are broken by the internal key (default.<name>)."""
     w = world(global_policies=[gnp("b-allow", order=10, selector=NODES, ingress=[{"action": "Allow"}]),
                                gnp("a-deny", order=10, selector=NODES, ingress=[{"action": "Deny"}])])
-    assert stage(f.evaluate(w, host()), "host ingress").policy == "GlobalNetworkPolicy a-deny"
+    assert stage(walker.evaluate(w, host()), "host ingress").policy == "GlobalNetworkPolicy a-deny"
 
 
 def test_gnp_np_tie_uses_internal_key():
     """SPEC §13.7: GNP key default.<name> sorts before NP key <ns>/default.<name> ('.' < '/'), whatever the plain names."""
     w = world(global_policies=[gnp("zz-deny", order=10, selector="app == 'web'", ingress=[{"action": "Deny"}])],
               network_policies=[cnp("aa-allow", "default", order=10, selector="app == 'web'", ingress=[{"action": "Allow"}])])
-    v = f.evaluate(w, flow("192.168.2.10", "192.168.1.10", 8080, source_is_pod=True, ingress_node="n2"))
+    v = walker.evaluate(w, flow("192.168.2.10", "192.168.1.10", 8080, source_is_pod=True, ingress_node="n2"))
     assert not v.allowed and stage(v, "pod ingress").policy == "GlobalNetworkPolicy zz-deny"
-    assert f._Policy("NetworkPolicy", "aa", "default", {}).key == "default/default.aa"
-    assert f._Policy("GlobalNetworkPolicy", "zz", None, {}).key == "default.zz"
+    assert world_types.Policy("NetworkPolicy", "aa", "default", {}).key == "default/default.aa"
+    assert world_types.Policy("GlobalNetworkPolicy", "zz", None, {}).key == "default.zz"
 
 
 def test_types_defaulting_egress_only_policy_ignores_ingress():
     """SPEC §2.1 (clientv3/globalnetworkpolicy.go): no types + only egress rules -> [Egress]; no rules -> [Ingress]."""
-    assert f._Policy("GlobalNetworkPolicy", "p", None, {"egress": [{"action": "Deny"}]}).types == ["Egress"]
-    assert f._Policy("GlobalNetworkPolicy", "p", None, {}).types == ["Ingress"]
-    assert f._Policy("GlobalNetworkPolicy", "p", None, {"egress": [{}], "ingress": [{}]}).types == ["Ingress", "Egress"]
+    assert world_types.Policy("GlobalNetworkPolicy", "p", None, {"egress": [{"action": "Deny"}]}).types == ["Egress"]
+    assert world_types.Policy("GlobalNetworkPolicy", "p", None, {}).types == ["Ingress"]
+    assert world_types.Policy("GlobalNetworkPolicy", "p", None, {"egress": [{}], "ingress": [{}]}).types == ["Ingress", "Egress"]
     w = world(hostendpoints=[hep("n1-eth0", "n1", ips=["10.0.0.1"], profiles=["projectcalico-default-allow"])],
               global_policies=[gnp("eg", selector=NODES, egress=[{"action": "Deny"}])])
-    assert f.evaluate(w, host()).allowed
+    assert walker.evaluate(w, host()).allowed
 
 
 def test_empty_policy_defaults_to_ingress_and_drops():
     """SPEC §2.1, §5.3 (#4673): a rule-less policy defaults to [Ingress] and its selection alone ends in the end-of-policy drop."""
     w = world(hostendpoints=[hep("n1-eth0", "n1", ips=["10.0.0.1"], profiles=["projectcalico-default-allow"])],
               global_policies=[gnp("empty", selector=NODES)])
-    assert "end-of-policy drop" in f.evaluate(w, host()).decided_by
+    assert "end-of-policy drop" in walker.evaluate(w, host()).decided_by
 
 
 def test_log_continues():
     """SPEC §3.1: Log logs and moves on to the next rule."""
     w = world(global_policies=[gnp("p", order=1, selector=NODES, ingress=[{"action": "Log"}, {"action": "Deny"}])])
-    v = f.evaluate(w, host())
+    v = walker.evaluate(w, host())
     assert not v.allowed and stage(v, "host ingress").rule_index == 1 and "Log" in stage(v, "host ingress").reason
 
 
@@ -148,26 +151,26 @@ def test_pass_jumps_to_profiles_for_pods():
     """SPEC §3.1, §5.1 (endpoints.go L418-471): Pass skips later policies and reaches the kns profile (allow)."""
     w = world(global_policies=[gnp("pass", order=1, selector="app == 'web'", ingress=[{"action": "Pass"}]),
                                gnp("deny", order=2, selector="app == 'web'", ingress=[{"action": "Deny"}])])
-    v = f.evaluate(w, flow("192.168.1.10", "192.168.2.10", 8080, ingress_node="n2", ingress_interface="tunl0"))
+    v = walker.evaluate(w, flow("192.168.1.10", "192.168.2.10", 8080, ingress_node="n2", ingress_interface="tunl0"))
     assert v.allowed and "profile kns.default allows" in stage(v, "pod ingress").reason
 
 
 def test_pass_without_allowing_profile_denies_on_hep():
     """SPEC §3.1: Pass with no profile that allows is a deny."""
     w = world(global_policies=[gnp("pass", order=1, selector=NODES, ingress=[{"action": "Pass"}])])
-    assert not f.evaluate(w, host()).allowed
+    assert not walker.evaluate(w, host()).allowed
 
 
 def test_profiles_default_allow_false_denies_pods_without_policy():
     """SPEC §5.1 step 6: with no policy the pod's profiles decide; a non-allowing profile means drop."""
     w = world(profiles_default_allow=False)
-    assert not f.evaluate(w, flow("192.168.1.10", "192.168.2.10", 8080, ingress_node="n2", ingress_interface="tunl0")).allowed
+    assert not walker.evaluate(w, flow("192.168.1.10", "192.168.2.10", 8080, ingress_node="n2", ingress_interface="tunl0")).allowed
 
 
 def test_end_of_policy_drop_in_normal_chain():
     """SPEC §5.1 step 4: a policy applies and nothing allowed -> drop in normal chains."""
     w = world(global_policies=[gnp("p", order=1, selector=NODES, ingress=[{"action": "Allow", "protocol": "UDP"}])])
-    v = f.evaluate(w, host())
+    v = walker.evaluate(w, host())
     assert not v.allowed and "end-of-policy drop" in v.decided_by
 
 
@@ -175,19 +178,19 @@ def test_pre_dnat_has_no_default_drop():
     """SPEC §5.2 (pre-dnat.mdx; endpoints.go L460-471): no matching pre-DNAT rule falls through."""
     w = world(global_policies=[gnp("pre", order=1, selector=NODES, preDNAT=True, applyOnForward=True,
                                    ingress=[{"action": "Allow", "source": {"nets": ["50.60.0.0/16"]}}])])
-    v = f.evaluate(w, flow())
+    v = walker.evaluate(w, flow())
     assert v.allowed and stage(v, "pre-DNAT").result == "pass-through"
 
 
 def test_no_host_policy_and_no_profile_denies_host_traffic():
     """SPEC §1.4, §5.3: host-terminated traffic through a HEP with no policy and no profile is denied."""
-    assert not f.evaluate(world(), host()).allowed
+    assert not walker.evaluate(world(), host()).allowed
 
 
 def test_default_allow_profile_allows_host_traffic():
     """SPEC §1.2, §5.3: projectcalico-default-allow turns 'no policy' into allow."""
     w = world(hostendpoints=[hep("n1-eth0", "n1", ips=["10.0.0.1"], profiles=["projectcalico-default-allow"])])
-    assert f.evaluate(w, host()).allowed
+    assert walker.evaluate(w, host()).allowed
 
 
 # -- §1.3 HostEndpoint choice, untracked, failsafes ---------------------------------------------------
@@ -196,20 +199,20 @@ def test_untracked_ignored_on_wildcard_hep():
     """SPEC §1.3 (endpoint_mgr.go L1047-1052): doNotTrack policy is not supported on '*' HEPs."""
     w = world(hostendpoints=[hep("n1-star", "n1", "*", ["10.0.0.1"], profiles=["projectcalico-default-allow"])],
               global_policies=[gnp("raw", order=1, selector=NODES, doNotTrack=True, applyOnForward=True, ingress=[{"action": "Deny"}])])
-    v = f.evaluate(w, host())
+    v = walker.evaluate(w, host())
     assert v.allowed and stage(v, "untracked").result == "n/a"
 
 
 def test_untracked_applies_on_named_hep():
     """SPEC §5.2: untracked policy is enforced first (raw) on named HEPs."""
     w = world(global_policies=[gnp("raw", order=1, selector=NODES, doNotTrack=True, applyOnForward=True, ingress=[{"action": "Deny"}])])
-    assert stage(f.evaluate(w, flow()), "untracked").result == "deny"
+    assert stage(walker.evaluate(w, flow()), "untracked").result == "deny"
 
 
 def test_failsafe_beats_pre_dnat_deny_for_host_traffic():
     """SPEC §6 (static.go L474-606): failsafe ports are accepted before any policy, even a pre-DNAT deny-all."""
     w = world(global_policies=[gnp("deny-all", order=1, selector=NODES, preDNAT=True, applyOnForward=True, ingress=[{"action": "Deny"}])])
-    v = f.evaluate(w, host(22))
+    v = walker.evaluate(w, host(22))
     assert v.allowed and stage(v, "failsafe").result == "pass-through"
 
 
@@ -219,7 +222,7 @@ def test_failsafe_does_not_beat_pod_policy():
               global_policies=[gnp("deny-svc", order=1, selector=NODES, preDNAT=True, applyOnForward=True,
                                    ingress=[{"action": "Deny", "destination": {"nets": ["10.96.0.0/16"]}}]),
                                gnp("pods", order=1, selector="app == 'web'", ingress=[{"action": "Deny"}])])
-    for v in f.evaluate_all(w, flow(port=22)):
+    for v in walker.evaluate_all(w, flow(port=22)):
         assert not v.allowed and v.stages[-1].name == "pod ingress" and stage(v, "pre-DNAT").result == "n/a"
 
 
@@ -227,29 +230,29 @@ def test_failsafe_does_not_set_mark_so_forward_policy_applies():
     """SPEC §13.5, §6: no failsafes in forward chains; a failsafe hit at pre-DNAT leaves forward policy in force."""
     w = world(services=[service(ports=[{"name": "ssh", "port": 22, "protocol": "TCP", "targetPort": 8080}])],
               global_policies=[gnp("fwd", order=1, selector=NODES, applyOnForward=True, ingress=[{"action": "Deny"}])])
-    assert stage(f.evaluate(w, flow(port=22)), "forward (from HEP)").result == "deny"
+    assert stage(walker.evaluate(w, flow(port=22)), "forward (from HEP)").result == "deny"
 
 
 def test_failsafe_respects_source_net():
     """SPEC §6: a failsafe entry with a net only covers sources in that net."""
     w = world(felix_configs=[{"metadata": {"name": "default"}, "spec": {"failsafeInboundHostPorts": [
         {"protocol": "tcp", "port": 22, "net": "10.1.0.0/16"}]}}])
-    assert not f.evaluate(w, host(22)).allowed
-    assert f.evaluate(w, host(22, src="10.1.2.3")).allowed
+    assert not walker.evaluate(w, host(22)).allowed
+    assert walker.evaluate(w, host(22, src="10.1.2.3")).allowed
 
 
 def test_named_hep_beats_wildcard():
     """SPEC §1.3 (endpoint_mgr.go L925-1019): a named HEP beats '*' on its interface."""
     w = world(hostendpoints=[hep("n1-eth0", "n1", ips=["10.0.0.1"]),
                              hep("a-star", "n1", "*", ["10.0.0.1"], profiles=["projectcalico-default-allow"])])
-    assert not f.evaluate(w, host()).allowed
-    assert f.evaluate(w, host(ingress_interface="eth1")).allowed
+    assert not walker.evaluate(w, host()).allowed
+    assert walker.evaluate(w, host(ingress_interface="eth1")).allowed
 
 
 def test_named_hep_tie_by_name():
     """SPEC §1.3: of several HEPs for one interface, the one whose name sorts first is active."""
     w = world(hostendpoints=[hep("b", "n1", ips=["10.0.0.1"]), hep("a", "n1", ips=["10.0.0.1"], profiles=["projectcalico-default-allow"])])
-    v = f.evaluate(w, host())
+    v = walker.evaluate(w, host())
     assert v.allowed and "HostEndpoint a governs" in stage(v, "host endpoint").reason
 
 
@@ -258,7 +261,7 @@ def test_pre_dnat_dispatch_falls_through_to_wildcard():
     w = world(hostendpoints=[hep("n1-eth0", "n1", ips=["10.0.0.1"]), hep("n1-star", "n1", "*", ["10.0.0.1"], labels={"star": "yes"})],
               global_policies=[gnp("star-deny", order=1, selector="star == 'yes'", preDNAT=True, applyOnForward=True,
                                    ingress=[{"action": "Deny"}])])
-    v = f.evaluate(w, flow())
+    v = walker.evaluate(w, flow())
     assert not v.allowed and stage(v, "pre-DNAT").policy == "GlobalNetworkPolicy star-deny"
 
 
@@ -268,7 +271,7 @@ def test_named_hep_with_pre_dnat_policy_keeps_its_own_chain():
               global_policies=[gnp("star-deny", order=1, selector="star == 'yes'", preDNAT=True, applyOnForward=True,
                                    ingress=[{"action": "Deny"}]),
                                gnp("named-allow", order=1, selector=NODES, preDNAT=True, applyOnForward=True, ingress=[{"action": "Allow"}])])
-    assert f.evaluate(w, flow()).allowed
+    assert walker.evaluate(w, flow()).allowed
 
 
 # -- §1.4, §5.2 forward chains and the accept mark ------------------------------------------------------
@@ -276,14 +279,14 @@ def test_named_hep_with_pre_dnat_policy_keeps_its_own_chain():
 def test_apply_on_forward_absent_forward_allowed():
     """SPEC §1.4, §5.2: a normal policy without applyOnForward does not touch forwarded traffic."""
     w = world(global_policies=[gnp("host-deny", order=1, selector=NODES, ingress=[{"action": "Deny"}])])
-    assert f.evaluate(w, flow()).allowed
-    assert not f.evaluate(w, host()).allowed
+    assert walker.evaluate(w, flow()).allowed
+    assert not walker.evaluate(w, host()).allowed
 
 
 def test_apply_on_forward_policy_end_of_policy_drop():
     """SPEC §1.4, §5.1: once an applyOnForward policy applies, unmatched forwarded traffic is dropped."""
     w = world(global_policies=[gnp("fwd", order=1, selector=NODES, applyOnForward=True, ingress=[{"action": "Allow", "protocol": "UDP"}])])
-    v = f.evaluate(w, flow())
+    v = walker.evaluate(w, flow())
     assert not v.allowed and stage(v, "forward (from HEP)").result == "deny"
 
 
@@ -291,14 +294,14 @@ def test_pre_dnat_allow_mark_skips_forward_policy():
     """SPEC §5.2 (static.go L608-672): a pre-DNAT Allow sets the accept mark, so from-HEP forward policy is skipped."""
     w = world(global_policies=[gnp("pre", order=1, selector=NODES, preDNAT=True, applyOnForward=True, ingress=[{"action": "Allow"}]),
                                gnp("fwd", order=1, selector=NODES, applyOnForward=True, ingress=[{"action": "Deny"}])])
-    assert all(v.allowed for v in f.evaluate_all(w, flow()))
+    assert all(v.allowed for v in walker.evaluate_all(w, flow()))
 
 
 def test_pre_dnat_allow_does_not_skip_pod_policy():
     """SPEC §5.2 (endpoints.go L393-399): the workload chain clears the mark, so pod policy still decides."""
     w = world(global_policies=[gnp("pre", order=1, selector=NODES, preDNAT=True, applyOnForward=True, ingress=[{"action": "Allow"}]),
                                gnp("pods", order=1, selector="app == 'web'", ingress=[{"action": "Deny"}])])
-    assert not any(v.allowed for v in f.evaluate_all(w, flow()))
+    assert not any(v.allowed for v in walker.evaluate_all(w, flow()))
 
 
 # -- §5.4 kube-proxy DNAT and SNAT -----------------------------------------------------------------------
@@ -342,13 +345,13 @@ def test_target_port_name_resolved_against_container_ports():
 
 def test_unallocated_cluster_ip_dropped_by_service_loop_prevention():
     """SPEC §5.4 (felixconfig.go L626-631): an advertised service IP nobody DNATs is dropped by ServiceLoopPrevention."""
-    v = f.evaluate(world(), flow(dst="10.96.9.9"))
+    v = walker.evaluate(world(), flow(dst="10.96.9.9"))
     assert not v.allowed and "ServiceLoopPrevention Drop" in v.decided_by
 
 
 def test_service_without_endpoints_rejected():
     """SPEC §5.4 step 3: kube-proxy DNATs only to endpoints; none means its REJECT rule."""
-    v = f.evaluate(world(pods=[]), flow())
+    v = walker.evaluate(world(pods=[]), flow())
     assert not v.allowed and "no endpoints" in v.decided_by
 
 
@@ -357,7 +360,7 @@ def test_endpoint_slices_used_when_given():
     slices = [{"metadata": {"namespace": "default", "labels": {"kubernetes.io/service-name": "web"}},
                "ports": [{"name": "http", "port": 9090, "protocol": "TCP"}],
                "endpoints": [{"addresses": ["192.168.2.10"], "nodeName": "n2"}]}]
-    verdicts = f.evaluate_all(world(endpoint_slices=slices), flow())
+    verdicts = walker.evaluate_all(world(endpoint_slices=slices), flow())
     assert [v.backend for v in verdicts] == ["remote"] and "192.168.2.10:9090" in stage(verdicts[0], "DNAT").reason
 
 
@@ -367,7 +370,7 @@ def test_named_port_matches_post_dnat_port():
     """SPEC §3.2 (rule_scanner.go L398-429): a named port is the selected endpoints' IP+port set."""
     w = world(global_policies=[gnp("p", order=1, selector="app == 'web'",
                                    ingress=[{"action": "Allow", "protocol": "TCP", "destination": {"ports": ["http"]}}])])
-    assert all(v.allowed for v in f.evaluate_all(w, flow()))
+    assert all(v.allowed for v in walker.evaluate_all(w, flow()))
 
 
 def test_named_port_never_matches_cluster_ip_at_pre_dnat():
@@ -375,44 +378,44 @@ def test_named_port_never_matches_cluster_ip_at_pre_dnat():
     w = world(services=[service(ports=[{"name": "http", "port": 8080, "protocol": "TCP", "targetPort": "http"}])],
               global_policies=[gnp("pre", order=1, selector=NODES, preDNAT=True, applyOnForward=True,
                                    ingress=[{"action": "Deny", "protocol": "TCP", "destination": {"ports": ["http"]}}])])
-    assert stage(f.evaluate(w, flow(port=8080)), "pre-DNAT").result == "pass-through"
+    assert stage(walker.evaluate(w, flow(port=8080)), "pre-DNAT").result == "pass-through"
 
 
 def test_not_nets():
     """SPEC §3.2: notNets excludes the listed CIDRs."""
     w = world(global_policies=[gnp("pre", order=1, selector=NODES, preDNAT=True, applyOnForward=True,
                                    ingress=[{"action": "Deny", "source": {"notNets": ["50.60.0.0/16"]}}])])
-    assert not f.evaluate(w, flow()).allowed
-    assert f.evaluate(w, flow("50.60.0.10")).allowed
+    assert not walker.evaluate(w, flow()).allowed
+    assert walker.evaluate(w, flow("50.60.0.10")).allowed
 
 
 def test_not_ports_and_ranges():
     """SPEC §3.2 (numorstring/port.go): notPorts with a "min:max" range excludes that range."""
     w = world(global_policies=[gnp("p", order=1, selector=NODES, ingress=[{"action": "Allow", "protocol": "TCP",
                                                                           "destination": {"notPorts": ["30000:32767"]}}])])
-    assert f.evaluate(w, host(10250)).allowed
-    assert not f.evaluate(w, host(30080)).allowed
+    assert walker.evaluate(w, host(10250)).allowed
+    assert not walker.evaluate(w, host(30080)).allowed
 
 
 def test_not_selector_matches_non_calico_ips():
     """SPEC §3.2 (_entityrule.mdx): notSelector matches anything, non-Calico IPs included, except matching endpoints."""
     w = world(global_policies=[gnp("p", order=1, selector=NODES, ingress=[{"action": "Allow", "source": {"notSelector": NODES}}])])
-    assert f.evaluate(w, host()).allowed
-    assert not f.evaluate(w, host(src="10.0.0.2")).allowed
+    assert walker.evaluate(w, host()).allowed
+    assert not walker.evaluate(w, host(src="10.0.0.2")).allowed
 
 
 def test_negated_selector_matches_only_calico_endpoints():
     """SPEC §3.2: selector '!has(x)' matches only known endpoints without x, never an outside IP."""
     w = world(global_policies=[gnp("p", order=1, selector=NODES, ingress=[{"action": "Allow", "source": {"selector": "!has(x)"}}])])
-    assert not f.evaluate(w, host()).allowed
-    assert f.evaluate(w, host(src="10.0.0.2")).allowed
+    assert not walker.evaluate(w, host()).allowed
+    assert walker.evaluate(w, host(src="10.0.0.2")).allowed
 
 
 def test_selector_matches_hep_by_expected_ips_only():
     """SPEC §1.2: selectors turn HEPs into their expectedIPs; an address not listed is not matched."""
     w = world(hostendpoints=[hep("n1-eth0", "n1", ips=["10.0.0.1"]), hep("n2-eth0", "n2", ips=[])],
               global_policies=[gnp("p", order=1, selector=NODES, ingress=[{"action": "Allow", "source": {"selector": NODES}}])])
-    assert not f.evaluate(w, host(src="10.0.0.2")).allowed
+    assert not walker.evaluate(w, host(src="10.0.0.2")).allowed
 
 
 def test_global_network_set_matched_by_nets():
@@ -420,7 +423,7 @@ def test_global_network_set_matched_by_nets():
     sets = [{"metadata": {"name": "office", "labels": {"zone": "office"}}, "spec": {"nets": ["198.51.100.0/24"]}}]
     w = world(global_network_sets=sets,
               global_policies=[gnp("p", order=1, selector=NODES, ingress=[{"action": "Allow", "source": {"selector": "zone == 'office'"}}])])
-    assert f.evaluate(w, host(src="198.51.100.7")).allowed
+    assert walker.evaluate(w, host(src="198.51.100.7")).allowed
 
 
 def test_namespace_selector_global_matches_hep_from_np():
@@ -435,7 +438,7 @@ def test_np_rule_selector_without_namespace_selector_is_scoped_to_namespace():
     w = world(pods=[pod("web-1", "n1", "192.168.1.10"), pod("client", "n2", "192.168.2.20", {"role": "client"}, namespace="other")],
               network_policies=[cnp("p", "default", order=1, selector="app == 'web'",
                                     ingress=[{"action": "Allow", "source": {"selector": "role == 'client' || k8s-role == 'node'"}}])])
-    assert not f.evaluate(w, flow("192.168.2.20", "192.168.1.10", 8080, ingress_node="n1", ingress_interface="tunl0")).allowed
+    assert not walker.evaluate(w, flow("192.168.2.20", "192.168.1.10", 8080, ingress_node="n1", ingress_interface="tunl0")).allowed
     assert not by_backend(w, flow("192.168.2.20", ingress_node="n1", ingress_interface="tunl0"))["local"].allowed
 
 
@@ -443,39 +446,39 @@ def test_positive_namespace_selector_never_selects_hep_negated_does():
     """SPEC §2.1, §13.2 (globalnetworkpolicyprocessor.go L53-57): has(x) namespaceSelector excludes HEPs; !has(x) includes them."""
     positive = world(hostendpoints=[hep("n1-eth0", "n1", ips=["10.0.0.1"], profiles=["projectcalico-default-allow"])],
                      global_policies=[gnp("p", order=1, namespaceSelector="has(team)", ingress=[{"action": "Deny"}])])
-    assert f.evaluate(positive, host()).allowed
+    assert walker.evaluate(positive, host()).allowed
     negated = world(hostendpoints=[hep("n1-eth0", "n1", ips=["10.0.0.1"], profiles=["projectcalico-default-allow"])],
                     global_policies=[gnp("p", order=1, namespaceSelector="!has(team)", ingress=[{"action": "Deny"}])])
-    assert not f.evaluate(negated, host()).allowed
+    assert not walker.evaluate(negated, host()).allowed
 
 
 def test_network_policy_never_applies_to_hep():
     """SPEC §2.1 (_selector-scopes.mdx): an NP selector ranges only over pods of its namespace."""
     w = world(hostendpoints=[hep("n1-eth0", "n1", ips=["10.0.0.1"], profiles=["projectcalico-default-allow"])],
               network_policies=[cnp("p", "default", order=1, selector="all()", ingress=[{"action": "Deny"}])])
-    assert f.evaluate(w, host()).allowed
+    assert walker.evaluate(w, host()).allowed
 
 
 def test_ipv6_rule_does_not_match_ipv4_flow():
     """SPEC §3.2 (felix/rules/policy.go FilterRuleToIPVersion): a v6-only rule is not rendered for IPv4."""
     w = world(global_policies=[gnp("p", order=1, selector=NODES, preDNAT=True, applyOnForward=True,
                                    ingress=[{"action": "Deny", "source": {"notNets": ["2001:db8::/32"]}}])])
-    assert f.evaluate(w, flow()).allowed
+    assert walker.evaluate(w, flow()).allowed
 
 
 def test_ip_version_field_limits_rule():
     """SPEC §3.1: ipVersion 6 rules do not match IPv4 packets."""
     w = world(global_policies=[gnp("p", order=1, selector=NODES, ingress=[{"action": "Allow", "ipVersion": 6}])])
-    assert not f.evaluate(w, host()).allowed
-    assert f.evaluate(w, flow(CLIENT.replace("203.0.113.9", "2001:db8::9"), "fd00::1", 8000)).allowed
+    assert not walker.evaluate(w, host()).allowed
+    assert walker.evaluate(w, flow(CLIENT.replace("203.0.113.9", "2001:db8::9"), "fd00::1", 8000)).allowed
 
 
 def test_mixed_family_nets_render_per_family():
     """SPEC §3.2: a rule listing v4 and v6 sources renders per family with the CIDRs of that family."""
     w = world(global_policies=[gnp("p", order=1, selector=NODES, ingress=[{"action": "Allow", "source": {"nets": ["203.0.113.0/24", "2001:db8::/32"]}}])])
-    assert f.evaluate(w, host()).allowed
-    assert f.evaluate(w, flow("2001:db8::9", "fd00::1", 8000)).allowed
-    assert not f.evaluate(w, flow("2001:db9::9", "fd00::1", 8000)).allowed
+    assert walker.evaluate(w, host()).allowed
+    assert walker.evaluate(w, flow("2001:db8::9", "fd00::1", 8000)).allowed
+    assert not walker.evaluate(w, flow("2001:db9::9", "fd00::1", 8000)).allowed
 
 
 def test_dual_stack_cluster_ip_v6_flow():
@@ -486,27 +489,27 @@ def test_dual_stack_cluster_ip_v6_flow():
                                    ingress=[{"action": "Deny", "destination": {"nets": ["10.96.0.0/16"]}}])])
     for p in w.pods:
         p["status"]["podIPs"].append({"ip": "fd20::%s" % p["status"]["podIP"].split(".")[-1]})
-    assert not f.evaluate(w, flow()).allowed
-    assert f.evaluate(w, flow("2001:db8::9", "fd10::10")).allowed
+    assert not walker.evaluate(w, flow()).allowed
+    assert walker.evaluate(w, flow("2001:db8::9", "fd10::10")).allowed
 
 
 def test_protocol_numbers_and_not_protocol():
     """SPEC §3.1 (validateProtocol; uint8orstring.go): protocol 6 is TCP; notProtocol excludes it."""
     rules = [{"action": "Deny", "notProtocol": "UDP"}, {"action": "Allow", "protocol": 17}]
     w = world(global_policies=[gnp("p", order=1, selector=NODES, ingress=rules)])
-    assert not f.evaluate(w, host()).allowed
-    assert f.evaluate(w, host(protocol="UDP")).allowed
+    assert not walker.evaluate(w, host()).allowed
+    assert walker.evaluate(w, host(protocol="UDP")).allowed
 
 
 def test_icmp_rule_only_for_ipv4():
     """SPEC §3.1: protocol ICMP implies IPv4, ICMPv6 implies IPv6."""
-    assert not f._renders_in_family({"protocol": "ICMP"}, 6) and f._renders_in_family({"protocol": "ICMPv6"}, 6)
+    assert not indexing.renders_in_family({"protocol": "ICMP"}, 6) and indexing.renders_in_family({"protocol": "ICMPv6"}, 6)
 
 
 def test_explain_is_readable():
     """SPEC §5.4: the explanation names every stage and the deciding rule."""
     w = world(global_policies=[gnp("pre", order=1, selector=NODES, preDNAT=True, applyOnForward=True, ingress=[{"action": "Deny"}])])
-    text = f.explain(f.evaluate(w, flow()))
+    text = walker.explain(walker.evaluate(w, flow()))
     assert text.startswith("DENIED") and "pre-DNAT: deny - GlobalNetworkPolicy pre rule 0 (Deny) matched" in text
 
 
@@ -631,8 +634,8 @@ def collection_params():
 @pytest.fixture(scope="module")
 def collection_world():
     params = collection_params()
-    assert x.validate_params(params) == []
-    manifests, _exposures, errors = x.render_offline(params)
+    assert xp.validate_params(params) == []
+    manifests, _exposures, errors = xr.render_offline(params)
     assert errors == []
     return guide_world(manifests)
 
@@ -640,14 +643,14 @@ def collection_world():
 def test_guide_recipe_leaks_to_unlisted_client_via_remote_backend():
     """SPEC §5.4 consequences, §10.2-10.3 (services-cluster-ips.mdx): no explicit Deny, and after SNAT pod policy sees a node address."""
     verdicts = by_backend(guide_world(yaml.safe_load(GUIDE)), flow(CLIENT, "10.20.30.40", 80))
-    assert verdicts["remote"].allowed, f.explain(verdicts["remote"])
+    assert verdicts["remote"].allowed, walker.explain(verdicts["remote"])
     assert stage(verdicts["remote"], "pod ingress").policy == "GlobalNetworkPolicy allow-nodes-svc-a"
     assert not verdicts["local"].allowed, "the local backend sees the client itself and the guide's pod policy drops it"
 
 
 def test_collection_denies_unlisted_client_at_pre_dnat(collection_world):
     """SPEC §11 (explicit pre-DNAT Deny of the service ranges), §5.2: the unlisted client is dropped before DNAT."""
-    for v in f.evaluate_all(collection_world, flow(CLIENT, "10.20.30.40", 80)):
+    for v in walker.evaluate_all(collection_world, flow(CLIENT, "10.20.30.40", 80)):
         assert not v.allowed and stage(v, "pre-DNAT").policy == "GlobalNetworkPolicy clusteredge-deny-service-ranges"
 
 
@@ -655,15 +658,15 @@ def test_collection_denies_unlisted_client_at_pre_dnat(collection_world):
 def test_collection_allows_listed_client_both_backends(collection_world, backend):
     """SPEC §5.4 (pod policy allows node addresses and the listed CIDRs), §5.2 (pre-DNAT Allow mark)."""
     v = by_backend(collection_world, flow("50.60.0.10", "10.20.30.40", 80))[backend]
-    assert v.allowed, f.explain(v)
+    assert v.allowed, walker.explain(v)
     assert stage(v, "pre-DNAT").policy == "GlobalNetworkPolicy clusteredge-allow-cluster-ips"
 
 
 def test_collection_keeps_ssh_by_failsafe_and_kubelet_by_host_policy(collection_world):
     """SPEC §6 (failsafe tcp:22), §5.3 (host policy clusteredge-allow-traffic-hostendpoints keeps node ports open)."""
-    ssh = f.evaluate(collection_world, host(22))
+    ssh = walker.evaluate(collection_world, host(22))
     assert ssh.allowed and stage(ssh, "failsafe").result == "pass-through"
-    kubelet = f.evaluate(collection_world, host(10250))
+    kubelet = walker.evaluate(collection_world, host(10250))
     assert kubelet.allowed and stage(kubelet, "host ingress").policy == "GlobalNetworkPolicy clusteredge-allow-traffic-hostendpoints"
 
 
@@ -674,32 +677,32 @@ INGRESS_ONLY = gnp("host-in", selector=NODES, order=10, types=["Ingress"], ingre
 
 
 def from_node(dst, port, protocol="TCP", node_name="n1", interface="eth0"):
-    return f.Flow("10.0.0.1" if node_name == "n1" else "10.0.0.2", dst, port, protocol, ingress_node=node_name,
-                  ingress_interface=interface, source_is_host=True)
+    return world_types.Flow("10.0.0.1" if node_name == "n1" else "10.0.0.2", dst, port, protocol, ingress_node=node_name,
+                            ingress_interface=interface, source_is_host=True)
 
 
 def test_ingress_only_policy_cuts_the_node_egress():
     """SPEC §5.3 "Direction matters", §10 (kubernetes-node-ports.mdx adds allow-outbound-external): no egress policy and
     no profile on the HEP, so a node process cannot reach an outside address."""
-    v = f.evaluate(world(global_policies=[INGRESS_ONLY]), from_node(REGISTRY, 443))
-    assert not v.allowed, f.explain(v)
+    v = walker.evaluate(world(global_policies=[INGRESS_ONLY]), from_node(REGISTRY, 443))
+    assert not v.allowed, walker.explain(v)
     assert stage(v, "host egress").result == "deny" and "ingress-only policy" in stage(v, "host egress").reason
 
 
 @pytest.mark.parametrize("port, protocol", [(53, "UDP"), (6443, "TCP"), (179, "TCP")])
 def test_outbound_failsafes_survive_a_cut_egress(port, protocol):
     """SPEC §6 (config_params.go L359-360): udp:53, tcp:6443 and tcp:179 are default outbound failsafes, accepted before any policy."""
-    v = f.evaluate(world(global_policies=[INGRESS_ONLY]), from_node(REGISTRY, port, protocol))
-    assert v.allowed and stage(v, "failsafe").result == "allow", f.explain(v)
+    v = walker.evaluate(world(global_policies=[INGRESS_ONLY]), from_node(REGISTRY, port, protocol))
+    assert v.allowed and stage(v, "failsafe").result == "allow", walker.explain(v)
 
 
 def test_outbound_failsafe_net_matches_the_destination():
     """SPEC §6: a failsafe entry's net restricts the peer; outbound entries name the destination network."""
     felix = [{"metadata": {"name": "default"}, "spec": {"failsafeOutboundHostPorts": [{"protocol": "tcp", "port": 443, "net": "10.0.0.0/8"}]}}]
     w = world(global_policies=[INGRESS_ONLY], felix_configs=felix)
-    assert f.evaluate(w, from_node("10.9.9.9", 443)).allowed
-    assert not f.evaluate(w, from_node(REGISTRY, 443)).allowed
-    assert not f.evaluate(w, from_node(REGISTRY, 53, "UDP")).allowed, "the list replaces the defaults"
+    assert walker.evaluate(w, from_node("10.9.9.9", 443)).allowed
+    assert not walker.evaluate(w, from_node(REGISTRY, 443)).allowed
+    assert not walker.evaluate(w, from_node(REGISTRY, 53, "UDP")).allowed, "the list replaces the defaults"
 
 
 def test_egress_policy_decides_first_match_and_end_of_policy_drop():
@@ -708,17 +711,17 @@ def test_egress_policy_decides_first_match_and_end_of_policy_drop():
                  egress=[{"action": "Deny", "protocol": "TCP", "destination": {"ports": [25]}},
                          {"action": "Allow", "protocol": "TCP", "destination": {"nets": ["203.0.113.0/24"]}}])
     w = world(global_policies=[INGRESS_ONLY, egress])
-    assert f.evaluate(w, from_node(REGISTRY, 443)).allowed
-    smtp = f.evaluate(w, from_node(REGISTRY, 25))
+    assert walker.evaluate(w, from_node(REGISTRY, 443)).allowed
+    smtp = walker.evaluate(w, from_node(REGISTRY, 25))
     assert not smtp.allowed and stage(smtp, "host egress").rule_index == 0
-    other = f.evaluate(w, from_node("198.51.100.1", 443))
+    other = walker.evaluate(w, from_node("198.51.100.1", 443))
     assert not other.allowed and "end-of-policy drop" in stage(other, "host egress").reason
 
 
 def test_apply_on_forward_is_not_needed_for_host_egress():
     """SPEC §5.2 table: normal policy without applyOnForward applies to "local host process -> out via HEP"."""
     egress = gnp("host-out", selector=NODES, order=20, types=["Egress"], egress=[{"action": "Allow"}])
-    v = f.evaluate(world(global_policies=[INGRESS_ONLY, egress]), from_node(REGISTRY, 443))
+    v = walker.evaluate(world(global_policies=[INGRESS_ONLY, egress]), from_node(REGISTRY, 443))
     assert v.allowed and stage(v, "host egress").policy == "GlobalNetworkPolicy host-out"
 
 
@@ -727,52 +730,52 @@ def test_untracked_egress_on_named_hep_only():
     deny = gnp("raw-out", selector=NODES, order=1, types=["Egress"], doNotTrack=True, applyOnForward=True,
                egress=[{"action": "Deny", "protocol": "TCP", "destination": {"ports": [443]}}])
     allow = gnp("host-out", selector=NODES, order=20, types=["Egress"], egress=[{"action": "Allow"}])
-    named = f.evaluate(world(global_policies=[deny, allow]), from_node(REGISTRY, 443))
+    named = walker.evaluate(world(global_policies=[deny, allow]), from_node(REGISTRY, 443))
     assert not named.allowed and stage(named, "untracked egress").policy == "GlobalNetworkPolicy raw-out"
     star = world(global_policies=[deny, allow], hostendpoints=[hep("n1-star", "n1", "*", ["10.0.0.1"])])
-    assert f.evaluate(star, from_node(REGISTRY, 443)).allowed
+    assert walker.evaluate(star, from_node(REGISTRY, 443)).allowed
 
 
 def test_host_reaches_its_own_pods_whatever_the_hep_egress():
     """SPEC §1.3 (static.go L704-760, dispatch.go L190-201) and §1.4: host to local pod never meets HEP egress policy."""
-    v = f.evaluate(world(global_policies=[INGRESS_ONLY]), from_node("192.168.1.10", 8080))
-    assert v.allowed and v.backend == "local", f.explain(v)
+    v = walker.evaluate(world(global_policies=[INGRESS_ONLY]), from_node("192.168.1.10", 8080))
+    assert v.allowed and v.backend == "local", walker.explain(v)
     assert not any(s.name == "host egress" and s.result == "deny" for s in v.stages)
 
 
 def test_host_to_a_remote_pod_leaves_by_the_tunnel():
     """SPEC §5.4 step 6 (the tunnel address is the source towards other nodes' pods), §5.3 (egress needs a policy)."""
-    named = f.evaluate(world(global_policies=[INGRESS_ONLY]), from_node("192.168.2.10", 8080))
+    named = walker.evaluate(world(global_policies=[INGRESS_ONLY]), from_node("192.168.2.10", 8080))
     assert named.backend == "remote" and named.allowed, "named eth0 HEPs leave tunl0 unpoliced"
     stars = [hep("n1-star", "n1", "*", ["10.0.0.1", "192.168.1.1"]), hep("n2-star", "n2", "*", ["10.0.0.2", "192.168.2.1"])]
     star = world(global_policies=[INGRESS_ONLY], hostendpoints=stars)
-    v = f.evaluate(star, from_node("192.168.2.10", 8080))
+    v = walker.evaluate(star, from_node("192.168.2.10", 8080))
     assert not v.allowed and "tunl0" in stage(v, "host endpoint").reason
 
 
 def test_wildcard_hep_governs_loopback_named_does_not():
     """SPEC §1.3 ('*' covers lo), §5.3 (issues #4478, #5572: loopback broke): with no policy, lo is cut except failsafes."""
     star = world(hostendpoints=[hep("n1-star", "n1", "*", ["10.0.0.1"])])
-    healthz = f.evaluate(star, from_node("127.0.0.1", 10248))
+    healthz = walker.evaluate(star, from_node("127.0.0.1", 10248))
     assert not healthz.allowed and stage(healthz, "host endpoint").reason.startswith("HostEndpoint n1-star governs lo")
-    assert f.evaluate(world(), from_node("127.0.0.1", 10248)).allowed, "a named eth0 HEP leaves lo alone"
+    assert walker.evaluate(world(), from_node("127.0.0.1", 10248)).allowed, "a named eth0 HEP leaves lo alone"
 
 
 def test_node_to_node_meets_egress_then_the_peer_ingress():
     """SPEC §5.2: egress on the sending HEP, then the receiving node's HEP chains (failsafes, pre-DNAT, normal ingress)."""
     egress = gnp("host-out", selector=NODES, order=20, types=["Egress"], egress=[{"action": "Allow"}])
-    v = f.evaluate(world(global_policies=[egress]), from_node("10.0.0.2", 10250))
+    v = walker.evaluate(world(global_policies=[egress]), from_node("10.0.0.2", 10250))
     assert not v.allowed and stage(v, "remote host ingress").result == "deny", "n2 has no ingress policy, no profile"
-    both = f.evaluate(world(global_policies=[egress, INGRESS_ONLY]), from_node("10.0.0.2", 10250))
+    both = walker.evaluate(world(global_policies=[egress, INGRESS_ONLY]), from_node("10.0.0.2", 10250))
     assert both.allowed and stage(both, "remote host ingress").policy == "GlobalNetworkPolicy host-in"
 
 
 def test_guide_recipe_cuts_node_egress_the_collection_keeps_it(collection_world):
     """SPEC §10 (the guide's host policy is ingress-only), §5.3: the guide's HEPs cut the node's egress; the
     collection's host-traffic policy allows it, and the outbound failsafes hold in both."""
-    guide = f.evaluate(guide_world(yaml.safe_load(GUIDE)), from_node(REGISTRY, 443))
+    guide = walker.evaluate(guide_world(yaml.safe_load(GUIDE)), from_node(REGISTRY, 443))
     assert not guide.allowed and stage(guide, "host egress").result == "deny"
-    ours = f.evaluate(collection_world, from_node(REGISTRY, 443))
+    ours = walker.evaluate(collection_world, from_node(REGISTRY, 443))
     assert ours.allowed and stage(ours, "host egress").policy == "GlobalNetworkPolicy clusteredge-allow-traffic-hostendpoints"
     for w in (guide_world(yaml.safe_load(GUIDE)), collection_world):
-        assert f.evaluate(w, from_node("10.0.0.2", 6443)).allowed
+        assert walker.evaluate(w, from_node("10.0.0.2", 6443)).allowed

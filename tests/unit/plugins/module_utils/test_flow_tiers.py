@@ -1,4 +1,4 @@
-"""Flow evaluator (plugins/module_utils/_flow.py) with policy tiers: one semantic rule per test.
+"""Flow evaluator (plugins/module_utils/_core/dataplane) with policy tiers: one semantic rule per test.
 
 Each docstring names the section of ../shared/calico/SPEC-3.29-3.32.md the rule comes from (that file cites the Felix
 source it was read from). Worlds are built with the helpers of test_flow_semantics.py: two IPIP nodes with named eth0
@@ -9,8 +9,8 @@ host-traffic policy, all in the default tier.
 
 import pytest
 
-from ansible_collections.clusteredge.calico.plugins.module_utils import _exposure as x
-from ansible_collections.clusteredge.calico.plugins.module_utils import _flow as f
+from ansible_collections.clusteredge.calico.plugins.module_utils._core.dataplane import walk as walker
+from ansible_collections.clusteredge.calico.plugins.module_utils._core.model.exposure import render as xr
 
 # Imported through the collection's package path: `ansible-test units` imports test files as modules of the collection.
 from ansible_collections.clusteredge.calico.tests.unit.plugins.module_utils.test_flow_semantics import (
@@ -43,7 +43,7 @@ def tiered(tier_name, name, **spec):
 
 
 def rendered():
-    manifests, _exposures, errors = x.render_offline(collection_params())
+    manifests, _exposures, errors = xr.render_offline(collection_params())
     assert errors == []
     return manifests
 
@@ -83,10 +83,10 @@ def test_prednat_allow_in_earlier_tier_leaks_the_exposure(manifests):
         pre = stage(v, "pre-DNAT")
         assert (pre.result, pre.policy, pre.tier, pre.rule_index) == ("allow", "GlobalNetworkPolicy security.allow-world", "security", 0)
         assert pre.reason == "tier security: GlobalNetworkPolicy security.allow-world rule 0 (Allow) matched"
-        assert "pre-DNAT: allow - tier security: GlobalNetworkPolicy security.allow-world" in f.explain(v)
+        assert "pre-DNAT: allow - tier security: GlobalNetworkPolicy security.allow-world" in walker.explain(v)
         assert stage(v, "forward (from HEP)").reason == "skipped: the pre-DNAT Allow set the accept mark"
     leak = verdicts["remote"]
-    assert leak.allowed, f.explain(leak)
+    assert leak.allowed, walker.explain(leak)
     assert "(pre-DNAT: tier security: GlobalNetworkPolicy security.allow-world rule 0 (Allow) matched)" in leak.decided_by
     assert not verdicts["local"].allowed and stage(verdicts["local"], "pod ingress").result == "deny"
 
@@ -95,7 +95,7 @@ def test_later_tier_cannot_override_the_default_tier_deny(manifests):
     """SPEC-3.29-3.32 §4.1, §4.3 item 1: the default tier has order 1,000,000; a tier ordered after it is consulted only
     for what the default tier leaves undecided, so the collection's pre-DNAT Deny still drops the unlisted client."""
     w = exposure_world(manifests, [ALLOW_WORLD], tiers=[tier("security", 2000000), DEFAULT])
-    for v in f.evaluate_all(w, flow(CLIENT, SVC_A, 80)):
+    for v in walker.evaluate_all(w, flow(CLIENT, SVC_A, 80)):
         assert not v.allowed and stage(v, "pre-DNAT").policy == "GlobalNetworkPolicy clusteredge-deny-service-ranges"
         assert stage(v, "pre-DNAT").tier is None
 
@@ -107,14 +107,14 @@ def test_prednat_no_match_in_earlier_tier_falls_through(manifests):
     office = tiered("security", "allow-office", order=10, selector=NODES, preDNAT=True, applyOnForward=True, types=["Ingress"],
                     ingress=[{"action": "Allow", "source": {"nets": ["198.51.100.0/24"]}}])
     w = exposure_world(manifests, [office], tiers=[tier("security", 100, "Deny"), DEFAULT])
-    for v in f.evaluate_all(w, flow(CLIENT, SVC_A, 80)):
+    for v in walker.evaluate_all(w, flow(CLIENT, SVC_A, 80)):
         pre = stage(v, "pre-DNAT")
-        assert not v.allowed and pre.policy == "GlobalNetworkPolicy clusteredge-deny-service-ranges", f.explain(v)
+        assert not v.allowed and pre.policy == "GlobalNetworkPolicy clusteredge-deny-service-ranges", walker.explain(v)
         assert pre.reason.endswith("(after tier security: no pre-DNAT rule matched)")
-    for v in f.evaluate_all(w, flow(LISTED, SVC_A, 80)):
-        assert v.allowed and stage(v, "pre-DNAT").policy == "GlobalNetworkPolicy clusteredge-allow-cluster-ips", f.explain(v)
+    for v in walker.evaluate_all(w, flow(LISTED, SVC_A, 80)):
+        assert v.allowed and stage(v, "pre-DNAT").policy == "GlobalNetworkPolicy clusteredge-allow-cluster-ips", walker.explain(v)
     only = exposure_world([], [office], tiers=[tier("security", 100, "Deny"), DEFAULT])
-    skipped = stage(f.evaluate(only, flow(CLIENT, SVC_A, 80)), "pre-DNAT")
+    skipped = stage(walker.evaluate(only, flow(CLIENT, SVC_A, 80)), "pre-DNAT")
     assert skipped.result == "pass-through"
     assert skipped.reason == "tier security: no pre-DNAT rule matched (GlobalNetworkPolicy security.allow-office): no default drop here, continue"
 
@@ -126,18 +126,18 @@ def test_normal_policy_in_earlier_deny_tier_drops_host_traffic_at_end_of_tier(ma
     HEP but allows nothing the flow matches ends in the tier's drop before the default tier's host-traffic policy is
     reached: kubelet is cut, and so is SSH once it is no failsafe. The stage names the tier and the policy."""
     w = exposure_world(manifests, [LOCKDOWN], tiers=[tier("security", 100, "Deny"), DEFAULT])
-    kubelet = f.evaluate(w, host(10250))
+    kubelet = walker.evaluate(w, host(10250))
     ingress = stage(kubelet, "host ingress")
     assert not kubelet.allowed and (ingress.result, ingress.tier, ingress.policy) == ("deny", "security", None)
     assert ingress.reason == ("End of tier security: no policy in the tier allowed or passed the packet (defaultAction Deny; "
                               "GlobalNetworkPolicy security.hep-lockdown applies)")
     assert kubelet.decided_by.startswith("host ingress: End of tier security:")
-    assert f.evaluate(w, host(443)).allowed, "the tier's own Allow ends evaluation"
-    assert f.evaluate(w, host(22)).allowed, "failsafes are accepted before any tier"
+    assert walker.evaluate(w, host(443)).allowed, "the tier's own Allow ends evaluation"
+    assert walker.evaluate(w, host(22)).allowed, "failsafes are accepted before any tier"
     no_ssh = exposure_world(manifests, [LOCKDOWN], tiers=[tier("security", 100, "Deny"), DEFAULT], felix_configs=NO_SSH_FAILSAFE)
-    ssh = f.evaluate(no_ssh, host(22))
+    ssh = walker.evaluate(no_ssh, host(22))
     assert not ssh.allowed and "End of tier security" in ssh.decided_by
-    for v in f.evaluate_all(w, flow(LISTED, SVC_A, 80)):
+    for v in walker.evaluate_all(w, flow(LISTED, SVC_A, 80)):
         assert v.allowed, "a normal policy without applyOnForward leaves forwarded traffic alone"
 
 
@@ -145,7 +145,7 @@ def test_default_action_pass_continues_to_the_next_tier(manifests):
     """SPEC-3.29-3.32 §4.2 (defaultAction Pass), §4.3 item 3: with defaultAction Pass an unmatched packet leaves the tier
     and the default tier's host-traffic policy decides; the stage tells which tier it came through."""
     w = exposure_world(manifests, [LOCKDOWN], tiers=[tier("security", 100, "Pass"), DEFAULT])
-    kubelet = f.evaluate(w, host(10250))
+    kubelet = walker.evaluate(w, host(10250))
     ingress = stage(kubelet, "host ingress")
     assert kubelet.allowed and ingress.policy == "GlobalNetworkPolicy clusteredge-allow-traffic-hostendpoints" and ingress.tier is None
     assert ingress.reason.endswith("(after tier security: no rule matched, defaultAction Pass)")
@@ -157,10 +157,10 @@ def test_pass_rule_moves_on_to_the_next_tier(manifests):
     gate = tiered("security", "gate", order=10, selector=NODES, types=["Ingress"],
                   ingress=[{"action": "Pass", "protocol": "TCP", "destination": {"ports": [10250]}}, {"action": "Deny"}])
     w = exposure_world(manifests, [gate], tiers=[tier("security", 100), DEFAULT])
-    kubelet = f.evaluate(w, host(10250))
+    kubelet = walker.evaluate(w, host(10250))
     assert kubelet.allowed and stage(kubelet, "host ingress").policy == "GlobalNetworkPolicy clusteredge-allow-traffic-hostendpoints"
     assert stage(kubelet, "host ingress").reason.endswith("(after tier security: GlobalNetworkPolicy security.gate rule 0 (Pass) matched)")
-    other = f.evaluate(w, host(8000))
+    other = walker.evaluate(w, host(8000))
     denied = stage(other, "host ingress")
     assert not other.allowed and (denied.policy, denied.rule_index, denied.tier) == ("GlobalNetworkPolicy security.gate", 1, "security")
     assert denied.reason == "tier security: GlobalNetworkPolicy security.gate rule 1 (Deny) matched"
@@ -172,13 +172,13 @@ def test_pass_in_the_last_tier_reaches_the_profiles():
     gate = tiered("security", "gate", order=10, selector=NODES, ingress=[{"action": "Pass"}])
     w = world(hostendpoints=[hep("n1-eth0", "n1", ips=["10.0.0.1"], profiles=["projectcalico-default-allow"])],
               global_policies=[gate], tiers=[tier("security", 100), DEFAULT])
-    v = f.evaluate(w, host(8000))
+    v = walker.evaluate(w, host(8000))
     ingress = stage(v, "host ingress")
     assert v.allowed and (ingress.policy, ingress.tier) == ("GlobalNetworkPolicy security.gate", "security")
     assert ingress.reason == ("tier security: GlobalNetworkPolicy security.gate rule 0 (Pass) matched, "
                               "profile projectcalico-default-allow allows")
     bare = world(global_policies=[gate], tiers=[tier("security", 100), DEFAULT])
-    assert not f.evaluate(bare, host(8000)).allowed
+    assert not walker.evaluate(bare, host(8000)).allowed
 
 
 # -- §4.2, §4.3 ordering of tiers ---------------------------------------------------------------------------------
@@ -194,10 +194,10 @@ def test_tier_without_order_sorts_after_every_numbered_tier():
                 tiered("a", "pass", order=10, selector=NODES, ingress=[{"action": "Pass"}])]
     w = world(global_policies=policies,
               tiers=[tier("aaa"), tier("late", 10000000, "Pass"), DEFAULT, tier("b", 500), tier("a", 500)])
-    assert [t.name for t, _policies in f.index_of(w).tiers] == ["a", "b", "default", "late", "aaa"]
-    kubelet = f.evaluate(w, host(10250))
+    assert [t.name for t, _policies in walker.index_of(w).tiers] == ["a", "b", "default", "late", "aaa"]
+    kubelet = walker.evaluate(w, host(10250))
     assert kubelet.allowed and stage(kubelet, "host ingress").policy == "GlobalNetworkPolicy late.allow-kubelet"
-    other = f.evaluate(w, host(8000))
+    other = walker.evaluate(w, host(8000))
     assert not other.allowed and stage(other, "host ingress").policy == "GlobalNetworkPolicy aaa.deny-all"
     assert stage(other, "host ingress").reason.startswith("tier aaa: GlobalNetworkPolicy aaa.deny-all rule 0 (Deny) matched (after tier a:")
 
@@ -211,10 +211,10 @@ def test_missing_tier_object_is_evaluated_last_and_drops():
                 tiered("ghost", "allow-kubelet", order=10, selector=NODES,
                        ingress=[{"action": "Allow", "protocol": "TCP", "destination": {"ports": [10250]}}])]
     w = world(global_policies=policies, tiers=[DEFAULT, tier("zz")])
-    assert [t.name for t, _policies in f.index_of(w).tiers] == ["default", "zz", "ghost"]
-    kubelet = f.evaluate(w, host(10250))
+    assert [t.name for t, _policies in walker.index_of(w).tiers] == ["default", "zz", "ghost"]
+    kubelet = walker.evaluate(w, host(10250))
     assert kubelet.allowed and stage(kubelet, "host ingress").tier == "ghost"
-    other = stage(f.evaluate(w, host(8000)), "host ingress")
+    other = stage(walker.evaluate(w, host(8000)), "host ingress")
     assert other.result == "deny" and other.tier == "ghost"
     assert other.reason.startswith("End of tier ghost: no policy in the tier allowed or passed the packet (no Tier ghost exists: ")
 
@@ -224,11 +224,11 @@ def test_without_tier_objects_every_policy_is_in_one_implicit_tier():
     implicit default tier, whatever `spec.tier` says: policies sort by order alone and texts name no tier."""
     policies = [tiered("security", "deny", order=20, selector=NODES, ingress=[{"action": "Deny"}]),
                 gnp("allow", order=10, selector=NODES, ingress=[{"action": "Allow", "protocol": "UDP"}])]
-    v = f.evaluate(world(global_policies=policies), host(8000))
+    v = walker.evaluate(world(global_policies=policies), host(8000))
     assert stage(v, "host ingress").policy == "GlobalNetworkPolicy security.deny" and stage(v, "host ingress").tier is None
     assert stage(v, "host ingress").reason == "GlobalNetworkPolicy security.deny rule 0 (Deny) matched"
     tiered_world = world(global_policies=policies, tiers=[tier("security", 100), DEFAULT])
-    assert stage(f.evaluate(tiered_world, host(8000, protocol="UDP")), "host ingress").policy == "GlobalNetworkPolicy security.deny"
+    assert stage(walker.evaluate(tiered_world, host(8000, protocol="UDP")), "host ingress").policy == "GlobalNetworkPolicy security.deny"
 
 
 # -- §7 staged policies ----------------------------------------------------------------------------------------------
@@ -246,10 +246,10 @@ def test_staged_policies_are_never_enforced(manifests):
     w = exposure_world(manifests, tiers=[tier("security", 100), DEFAULT])
     w.global_policies += [p for p in staged if "Global" in p["kind"]]
     w.network_policies += [p for p in staged if "Global" not in p["kind"]]
-    assert not any(p.name.startswith(("security.", "stage")) for p in f.index_of(w).policies)
-    assert f.evaluate(w, host(10250)).allowed
-    for v in f.evaluate_all(w, flow(LISTED, SVC_A, 80)):
-        assert v.allowed, f.explain(v)
+    assert not any(p.name.startswith(("security.", "stage")) for p in walker.index_of(w).policies)
+    assert walker.evaluate(w, host(10250)).allowed
+    for v in walker.evaluate_all(w, flow(LISTED, SVC_A, 80)):
+        assert v.allowed, walker.explain(v)
 
 
 # -- §4.5 Kubernetes admin policies ---------------------------------------------------------------------------------
@@ -263,14 +263,14 @@ def test_admin_policies_never_select_hosts_user_policies_in_their_tier_do(manife
                    namespaceSelector="all()", types=["Ingress", "Egress"], ingress=[{"action": "Deny"}], egress=[{"action": "Deny"}])
     tiers = [tier(admin_tier, 1000, "Pass"), DEFAULT]
     w = exposure_world(manifests, [admin], tiers=tiers)
-    assert f.evaluate(w, host(10250)).allowed
-    assert f.evaluate(w, from_node("203.0.113.50", 443)).allowed
-    for v in f.evaluate_all(w, flow(LISTED, SVC_A, 80)):
+    assert walker.evaluate(w, host(10250)).allowed
+    assert walker.evaluate(w, from_node("203.0.113.50", 443)).allowed
+    for v in walker.evaluate_all(w, flow(LISTED, SVC_A, 80)):
         pod = stage(v, "pod ingress")
         assert not v.allowed and (pod.policy, pod.tier) == ("GlobalNetworkPolicy %s.deny-all" % admin_tier, admin_tier)
     user = tiered(admin_tier, "hep-deny", order=20, selector=NODES, types=["Ingress"],
                   ingress=[{"action": "Deny", "protocol": "TCP", "destination": {"ports": [10250]}}])
-    v = f.evaluate(exposure_world(manifests, [admin, user], tiers=tiers), host(10250))
+    v = walker.evaluate(exposure_world(manifests, [admin, user], tiers=tiers), host(10250))
     assert not v.allowed and stage(v, "host ingress").tier == admin_tier
     assert v.decided_by == "host ingress: tier %s: GlobalNetworkPolicy %s.hep-deny rule 0 (Deny) matched" % (admin_tier, admin_tier)
 
@@ -284,13 +284,13 @@ def test_forward_chain_with_apply_on_forward_in_a_foreign_tier():
     fwd = tiered("security", "fwd", order=10, selector=NODES, applyOnForward=True, types=["Ingress"],
                  ingress=[{"action": "Allow", "protocol": "UDP"}])
     w = world(global_policies=[fwd], tiers=[tier("security", 100), DEFAULT])
-    for v in f.evaluate_all(w, flow()):
+    for v in walker.evaluate_all(w, flow()):
         forward = stage(v, "forward (from HEP)")
-        assert not v.allowed and (forward.result, forward.tier) == ("deny", "security"), f.explain(v)
+        assert not v.allowed and (forward.result, forward.tier) == ("deny", "security"), walker.explain(v)
         assert forward.reason.startswith("End of tier security: no policy in the tier allowed or passed the packet (defaultAction Deny;")
-    assert not f.evaluate(w, host(8000)).allowed, "an applyOnForward policy is in the normal list too"
+    assert not walker.evaluate(w, host(8000)).allowed, "an applyOnForward policy is in the normal list too"
     normal = tiered("security", "host-only", order=10, selector=NODES, types=["Ingress"], ingress=[{"action": "Allow", "protocol": "UDP"}])
-    assert all(v.allowed for v in f.evaluate_all(world(global_policies=[normal], tiers=[tier("security", 100), DEFAULT]), flow()))
+    assert all(v.allowed for v in walker.evaluate_all(world(global_policies=[normal], tiers=[tier("security", 100), DEFAULT]), flow()))
 
 
 def test_workload_chain_runs_an_earlier_tier_first():
@@ -302,12 +302,12 @@ def test_workload_chain_runs_an_earlier_tier_first():
     deny = cnp("deny-all", "default", order=10, selector="app == 'web'", ingress=[{"action": "Deny"}])
     w = world(global_policies=[web], network_policies=[deny], tiers=[tier("security", 100), DEFAULT])
     pod_to_pod = flow("192.168.2.10", "192.168.1.10", 8080, source_is_pod=True, ingress_node="n2")
-    v = f.evaluate(w, pod_to_pod)
+    v = walker.evaluate(w, pod_to_pod)
     assert v.allowed and (stage(v, "pod ingress").policy, stage(v, "pod ingress").tier) == ("GlobalNetworkPolicy security.web", "security")
-    other = f.evaluate(w, flow("192.168.2.10", "192.168.1.10", 9090, source_is_pod=True, ingress_node="n2"))
+    other = walker.evaluate(w, flow("192.168.2.10", "192.168.1.10", 9090, source_is_pod=True, ingress_node="n2"))
     assert not other.allowed and stage(other, "pod ingress").reason.startswith("End of tier security:")
     passing = world(global_policies=[web], tiers=[tier("security", 100, "Pass"), DEFAULT])
-    through = f.evaluate(passing, flow("192.168.2.10", "192.168.1.10", 9090, source_is_pod=True, ingress_node="n2"))
+    through = walker.evaluate(passing, flow("192.168.2.10", "192.168.1.10", 9090, source_is_pod=True, ingress_node="n2"))
     assert through.allowed and stage(through, "pod ingress").reason.endswith("(defaultAction Pass; GlobalNetworkPolicy security.web "
                                                                              "applies), profile kns.default allows")
 

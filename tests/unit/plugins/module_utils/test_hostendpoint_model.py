@@ -4,8 +4,10 @@ import copy
 
 import pytest
 
-from ansible_collections.clusteredge.calico.plugins.module_utils._hostendpoint import HostEndpointAdapter as HEP
-from ansible_collections.clusteredge.calico.plugins.module_utils import _state
+from ansible_collections.clusteredge.calico.plugins.module_utils._core.model.hostendpoint import HostEndpointAdapter as HEP
+from ansible_collections.clusteredge.calico.plugins.module_utils._core import errors
+from ansible_collections.clusteredge.calico.plugins.module_utils._core.model import ownership
+from ansible_collections.clusteredge.calico.plugins.module_utils._core.plan import state as algebra
 
 OWNER = "clusteredge.calico"
 
@@ -28,7 +30,7 @@ def test_render_builds_v3_manifest_with_ownership_label_and_canonical_fields():
     assert manifest == {
         "apiVersion": "projectcalico.org/v3",
         "kind": "HostEndpoint",
-        "metadata": {"name": "node-1-eth0", "labels": {"k8s-role": "node", _state.OWNER_LABEL: OWNER}},
+        "metadata": {"name": "node-1-eth0", "labels": {"k8s-role": "node", ownership.OWNER_LABEL: OWNER}},
         "spec": {"node": "node-1", "interfaceName": "eth0", "expectedIPs": ["fd00::11", "10.99.0.11"],
                  "ports": [{"name": "https", "port": 443, "protocol": "TCP"}]},
     }
@@ -78,14 +80,14 @@ def test_merge_adds_without_removing_and_given_scalars_win():
     merged = HEP.merge(current, dict(name="node-1-eth0", node=None, interface_name=None, expected_ips=["10.99.0.99"],
                                      labels={"rack": "r2"}, annotations=None, profiles=None, ports=None), OWNER)
     assert merged["spec"] == {"node": "node-1", "interfaceName": "eth0", "expectedIPs": ["10.99.0.11", "10.99.0.99"]}
-    assert merged["metadata"]["labels"] == {"k8s-role": "node", "rack": "r2", _state.OWNER_LABEL: OWNER}
+    assert merged["metadata"]["labels"] == {"k8s-role": "node", "rack": "r2", ownership.OWNER_LABEL: OWNER}
     assert merged["metadata"]["resourceVersion"] == "7"
 
 
 def test_plan_creates_missing_updates_changed_and_leaves_equal_objects_alone():
     same = live(HEP.render(item(name="same"), OWNER))
     stale = live(HEP.render(item(name="stale", expected_ips=["10.99.0.1"]), OWNER), rv="42")
-    changes = _state.plan(HEP, "replaced", [item(name="same"), item(name="stale"), item(name="new")], [same, stale], OWNER)
+    changes = algebra.plan(HEP, "replaced", [item(name="same"), item(name="stale"), item(name="new")], [same, stale], OWNER)
     assert [(c.action, c.key) for c in changes] == [("update", "stale"), ("create", "new")]
     update = changes[0].desired
     assert update["metadata"]["resourceVersion"] == "42", "updates carry resourceVersion for optimistic concurrency"
@@ -96,45 +98,45 @@ def test_overridden_prunes_only_this_owners_objects():
     mine = live(HEP.render(item(name="mine-old"), OWNER))
     theirs = live(HEP.render(item(name="theirs"), "team-b"))
     hand_made = live(HEP.render(item(name="hand-made"), OWNER))
-    del hand_made["metadata"]["labels"][_state.OWNER_LABEL]
-    auto_labels = {"projectcalico.org/created-by": "calico-kube-controllers", _state.OWNER_LABEL: OWNER}
+    del hand_made["metadata"]["labels"][ownership.OWNER_LABEL]
+    auto_labels = {"projectcalico.org/created-by": "calico-kube-controllers", ownership.OWNER_LABEL: OWNER}
     auto = {"metadata": {"name": "node-1-auto-hep", "labels": auto_labels}, "spec": {"node": "node-1", "interfaceName": "*"}}
-    changes = _state.plan(HEP, "overridden", [item(name="keep")], [mine, theirs, hand_made, auto], OWNER)
+    changes = algebra.plan(HEP, "overridden", [item(name="keep")], [mine, theirs, hand_made, auto], OWNER)
     assert [(c.action, c.key) for c in changes] == [("create", "keep"), ("delete", "mine-old")]
 
 
 def test_deleted_without_config_removes_all_owned_and_nothing_else():
     objs = [live(HEP.render(item(name=n), o)) for n, o in (("a", OWNER), ("b", "other"), ("c", OWNER))]
-    assert [c.key for c in _state.plan(HEP, "deleted", [], objs, OWNER)] == ["a", "c"]
+    assert [c.key for c in algebra.plan(HEP, "deleted", [], objs, OWNER)] == ["a", "c"]
 
 
 @pytest.mark.parametrize("state", ["merged", "replaced", "overridden", "deleted"])
 def test_foreign_objects_named_in_config_fail_the_whole_plan(state):
     hand_made = live(HEP.render(item(name="hand-made"), OWNER))
-    del hand_made["metadata"]["labels"][_state.OWNER_LABEL]
-    with pytest.raises(_state.PlanError) as failure:
-        _state.plan(HEP, state, [item(name="new"), item(name="hand-made")], [hand_made], OWNER)
+    del hand_made["metadata"]["labels"][ownership.OWNER_LABEL]
+    with pytest.raises(errors.Unapplicable) as failure:
+        algebra.plan(HEP, state, [item(name="new"), item(name="hand-made")], [hand_made], OWNER)
     assert "config[1] (HostEndpoint 'hand-made')" in str(failure.value)
     assert "not created by this collection" in str(failure.value)
 
 
 def test_adopt_takes_unlabelled_objects_but_never_automatic_or_other_owners():
     hand_made = live(HEP.render(item(name="hand-made"), OWNER))
-    del hand_made["metadata"]["labels"][_state.OWNER_LABEL]
-    changes = _state.plan(HEP, "replaced", [item(name="hand-made")], [hand_made], OWNER, adopt=True)
-    assert changes[0].desired["metadata"]["labels"][_state.OWNER_LABEL] == OWNER
+    del hand_made["metadata"]["labels"][ownership.OWNER_LABEL]
+    changes = algebra.plan(HEP, "replaced", [item(name="hand-made")], [hand_made], OWNER, adopt=True)
+    assert changes[0].desired["metadata"]["labels"][ownership.OWNER_LABEL] == OWNER
     auto = live(HEP.render(item(name="auto"), OWNER))
     auto["metadata"]["labels"] = {"projectcalico.org/created-by": "calico-kube-controllers"}
     other = live(HEP.render(item(name="other"), "team-b"))
-    with pytest.raises(_state.PlanError) as failure:
-        _state.plan(HEP, "merged", [item(name="auto"), item(name="other")], [auto, other], OWNER, adopt=True)
+    with pytest.raises(errors.Unapplicable) as failure:
+        algebra.plan(HEP, "merged", [item(name="auto"), item(name="other")], [auto, other], OWNER, adopt=True)
     assert "calico-kube-controllers" in failure.value.errors[0]
     assert "belongs to owner 'team-b'" in failure.value.errors[1]
 
 
 def test_merged_item_without_node_cannot_create():
-    with pytest.raises(_state.PlanError) as failure:
-        _state.plan(HEP, "merged", [item(node=None)], [], OWNER)
+    with pytest.raises(errors.Unapplicable) as failure:
+        algebra.plan(HEP, "merged", [item(node=None)], [], OWNER)
     assert "does not exist yet and cannot be created: node is required" in str(failure.value)
 
 
@@ -144,4 +146,4 @@ def test_absent_and_empty_fields_compare_equal():
     server_copy["spec"]["profiles"] = []
     server_copy["metadata"]["annotations"] = {}
     assert HEP.comparable(rendered) == HEP.comparable(server_copy)
-    assert _state.plan(HEP, "replaced", [item()], [server_copy], OWNER) == []
+    assert algebra.plan(HEP, "replaced", [item()], [server_copy], OWNER) == []

@@ -1,6 +1,6 @@
-"""The flows the role's verify step checks (plugins/module_utils/_intent.py)."""
+"""The flows the role's verify step checks (plugins/module_utils/_core/model/intent.py)."""
 
-from ansible_collections.clusteredge.calico.plugins.module_utils import _intent as i
+from ansible_collections.clusteredge.calico.plugins.module_utils._core.model import intent as i
 
 EXPOSURE = dict(namespace="shop", name="frontend", cluster_ips=["10.96.0.40"], sources=["50.60.0.0/16"],
                 ports=[dict(port=443, protocol="TCP")], allow_cluster_clients=False)

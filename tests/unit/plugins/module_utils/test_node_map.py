@@ -1,6 +1,6 @@
 """Inventory hosts -> Kubernetes nodes -> HostEndpoint items, from network facts as `setup` reports them."""
 
-from ansible_collections.clusteredge.calico.plugins.module_utils._node_map import node_hostendpoints
+from ansible_collections.clusteredge.calico.plugins.module_utils._core.model.node_map import node_hostendpoints
 
 NODES = [
     dict(name="node-1", internal_ips=["10.99.0.11"], addresses=["10.99.0.11", "192.168.1.0"], tunnel_addresses=["192.168.1.0"]),

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.clusteredge.calico.plugins.module_utils._profile import CalicoProfile, parse_version
+from ansible_collections.clusteredge.calico.plugins.module_utils._core.api.profile import CalicoProfile, parse_version
 
 BASE = {"hostendpoints", "globalnetworkpolicies", "networkpolicies", "globalnetworksets", "ippools", "felixconfigurations"}
 API_328 = BASE | {"profiles"}

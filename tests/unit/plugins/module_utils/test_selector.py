@@ -2,7 +2,7 @@
 
 import pytest
 
-from ansible_collections.clusteredge.calico.plugins.module_utils import _selector as sel
+from ansible_collections.clusteredge.calico.plugins.module_utils._core.model import selector as sel
 
 
 def matches(text, labels, namespaced=False):
@@ -279,16 +279,3 @@ def test_from_match_labels_refuses_empty_and_unwritable():
         sel.from_match_labels({"a b": "x"})
     with pytest.raises(sel.SelectorError):
         sel.from_match_labels({"a": "'\""})
-
-
-def test_conjoin():
-    """SPEC §4 precedence: || binds looser than &&, so compound parts need parentheses."""
-    assert sel.conjoin("a == 'x'", "", None, "  ") == "a == 'x'"
-    assert sel.conjoin("a == 'x' || b == 'y'", "!has(c)") == "(a == 'x' || b == 'y') && !has(c)"
-    assert sel.conjoin("has(a) && has(b)", "c in {'1'}") == "(has(a) && has(b)) && c in {'1'}"
-    assert sel.conjoin() == ""
-    combined = sel.conjoin("a == 'x' || b == 'y'", "c == 'z'")
-    assert not matches(combined, {"a": "x"})
-    assert matches(combined, {"a": "x", "c": "z"})
-    with pytest.raises(sel.SelectorError):
-        sel.conjoin("has(a)", "x == 'a') || (all(")

@@ -2,7 +2,7 @@
 
 import pytest
 
-from ansible_collections.clusteredge.calico.plugins.module_utils import _validation as v
+from ansible_collections.clusteredge.calico.plugins.module_utils._core.model import validation as v
 
 
 @pytest.mark.parametrize("name", ["node-1", "a", "node-1.eth0", "x" * 253, "1abc"])

@@ -6,65 +6,22 @@
 
 Private to this collection: no stability promise. Pure: given the validated desired items, the
 live objects of one kind (read with a single LIST) and the state, it decides which objects to
-create, update or delete. It never talks to the API; `_runner.py` applies the plan.
+create, update or delete. It never talks to the API; `plan.applier` writes the plan.
 """
 
 from __future__ import annotations
 
-OWNER_LABEL = "clusteredge.calico/owner"
-DEFAULT_OWNER = "clusteredge.calico"
-# calico-kube-controllers owns (and rewrites or deletes) objects carrying this label.
-AUTO_CREATED_LABEL = "projectcalico.org/created-by"
-AUTO_CREATED_VALUE = "calico-kube-controllers"
-RESERVED_LABELS = (OWNER_LABEL, AUTO_CREATED_LABEL)
+from ansible_collections.clusteredge.calico.plugins.module_utils._core.errors import Unapplicable
+from ansible_collections.clusteredge.calico.plugins.module_utils._core.model.validation import check_label_value
+from ansible_collections.clusteredge.calico.plugins.module_utils._core.model.ownership import (
+    foreign_reason,
+    is_auto_created,
+    is_owned,
+    object_key,
+)
 
 WRITE_STATES = ("merged", "replaced", "overridden", "deleted")
 STATES = WRITE_STATES + ("gathered", "rendered")
-
-
-class PlanError(Exception):
-    """Raised for inputs that cannot be applied to the live state; nothing has been written."""
-
-    def __init__(self, errors):
-        self.errors = list(errors)
-        super().__init__("; ".join(self.errors))
-
-
-def object_key(obj):
-    meta = obj.get("metadata") or {}
-    namespace = meta.get("namespace")
-    return "%s/%s" % (namespace, meta["name"]) if namespace else meta["name"]
-
-
-def labels_of(obj):
-    return (obj.get("metadata") or {}).get("labels") or {}
-
-
-def is_auto_created(obj):
-    return labels_of(obj).get(AUTO_CREATED_LABEL) == AUTO_CREATED_VALUE
-
-
-def is_owned(obj, owner):
-    return labels_of(obj).get(OWNER_LABEL) == owner
-
-
-def foreign_reason(obj, owner, adopt=False):
-    """Why an existing object must not be written by this owner, or None if it may be.
-
-    `adopt` lets an owner take over objects that carry no owner label at all; it never takes
-    objects from another owner or from calico-kube-controllers.
-    """
-    if is_auto_created(obj):
-        return ("it is an automatic object managed by calico-kube-controllers (label %s=%s), "
-                "which rewrites or deletes it" % (AUTO_CREATED_LABEL, AUTO_CREATED_VALUE))
-    current = labels_of(obj).get(OWNER_LABEL)
-    if current is None:
-        if adopt:
-            return None
-        return "it exists and was not created by this collection (no %s label); set adopt=true to take it over" % OWNER_LABEL
-    if current != owner:
-        return "it belongs to owner %r, not %r" % (current, owner)
-    return None
 
 
 class Change(object):
@@ -105,7 +62,7 @@ def carry_server_fields(desired, live):
 def plan(adapter, state, items, live_objects, owner, adopt=False):
     """Return the ordered list of Changes that bring the live objects to `state`.
 
-    Raises PlanError, before anything is written, when an item names an object this owner may
+    Raises Unapplicable, before anything is written, when an item names an object this owner may
     not touch, or cannot be created from what was given.
     """
     live_by_key = dict((object_key(obj), obj) for obj in live_objects)
@@ -151,7 +108,7 @@ def plan(adapter, state, items, live_objects, owner, adopt=False):
             if key not in wanted and is_owned(live, owner) and not is_auto_created(live):
                 changes.append(Change("delete", key, None, live, None))
     if errors:
-        raise PlanError(errors)
+        raise Unapplicable(errors)
     return changes
 
 
@@ -160,3 +117,17 @@ def scope_keys(items, live_objects, owner, adapter):
     keys = set(adapter.key(item) for item in items)
     keys.update(object_key(obj) for obj in live_objects if is_owned(obj, owner))
     return sorted(keys)
+
+
+def input_errors(params):
+    """Problems every resource module shares: config presence for the state, and the owner label value."""
+    state = params["state"]
+    items = params["config"] or []
+    errors = []
+    if state in ("merged", "replaced", "overridden", "rendered") and not items:
+        hint = " (to remove everything this owner manages, use state=deleted with no config)" if state == "overridden" else ""
+        errors.append("config: state=%s needs at least one item%s" % (state, hint))
+    problem = check_label_value(params["owner"])
+    if problem or not params["owner"]:
+        errors.append("owner: %s" % (problem or "must not be empty"))
+    return errors

@@ -2,14 +2,17 @@
 # Copyright (c) 2026, clusteredge platform engineering
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""State-algebra adapter for objects that a model renders whole (policies), so the shared plan applies to them.
+"""Adapters: what the shared state algebra needs to know about a kind (key, render, merge, comparable, view).
+
+The HostEndpoint adapter is its model (model.hostendpoint); this one serves objects a model renders whole
+(policies, network sets), so the same plan and applier handle them.
 
 Private to this collection: no stability promise. Pure: no I/O.
 """
 
 from __future__ import annotations
 
-from ansible_collections.clusteredge.calico.plugins.module_utils._state import object_key
+from ansible_collections.clusteredge.calico.plugins.module_utils._core.model.ownership import object_key
 
 
 def prune_empty(value):

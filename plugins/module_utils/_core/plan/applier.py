@@ -10,24 +10,12 @@ Private to this collection: no stability promise. Every module that writes goes 
 
 from __future__ import annotations
 
-from ansible_collections.clusteredge.calico.plugins.module_utils import _state
-from ansible_collections.clusteredge.calico.plugins.module_utils._client import ApiError, Conflict
+from ansible_collections.clusteredge.calico.plugins.module_utils._core.errors import ApiError, ApplyFailed, Conflict
+from ansible_collections.clusteredge.calico.plugins.module_utils._core.model.ownership import foreign_reason, is_owned
+from ansible_collections.clusteredge.calico.plugins.module_utils._core.plan.state import Change, carry_server_fields, desired_object
 
 CONFLICT_ATTEMPTS = 5
 DONE_KEYS = {"create": "created", "update": "updated", "delete": "deleted"}
-
-
-class ApplyFailed(Exception):
-    """A write failed for good; `done` lists what was applied before it, by action."""
-
-    def __init__(self, message, done, status=0):
-        super().__init__(message)
-        self.done = done
-        self.status = status
-
-    @property
-    def applied(self):
-        return sum(len(keys) for keys in self.done.values())
 
 
 class Step(object):
@@ -62,20 +50,20 @@ def apply_change(client, adapter, state, change, owner, adopt=False):
             meta = (change.desired or change.live)["metadata"]
             fresh = client.get(resource, meta["name"], meta.get("namespace"))
             if change.action == "delete":
-                if fresh is None or not _state.is_owned(fresh, owner):
+                if fresh is None or not is_owned(fresh, owner):
                     return None
-                change = _state.Change("delete", change.key, change.item, fresh, None)
+                change = Change("delete", change.key, change.item, fresh, None)
                 continue
             if fresh is None:
-                change = _state.Change("create", change.key, change.item, None, adapter.render(change.item, owner))
+                change = Change("create", change.key, change.item, None, adapter.render(change.item, owner))
                 continue
-            reason = _state.foreign_reason(fresh, owner, adopt)
+            reason = foreign_reason(fresh, owner, adopt)
             if reason:
                 raise ApiError("%s %r changed while this task ran and may no longer be written: %s" % (adapter.kind, change.key, reason))
-            desired = _state.desired_object(adapter, state, change.item, fresh, owner)
+            desired = desired_object(adapter, state, change.item, fresh, owner)
             if adapter.comparable(desired) == adapter.comparable(fresh):
                 return fresh
-            change = _state.Change("update", change.key, change.item, fresh, _state.carry_server_fields(desired, fresh))
+            change = Change("update", change.key, change.item, fresh, carry_server_fields(desired, fresh))
     raise ApiError("%s %r kept changing under this task (%d conflicts in a row); run it again"
                    % (adapter.kind, change.key, CONFLICT_ATTEMPTS), status=409)
 

@@ -433,20 +433,3 @@ def from_match_labels(labels):
     if not labels:
         raise ValueError("a Service without a selector selects no pods; refusing to turn it into all()")
     return " && ".join("%s == %s" % (_check_label(key), literal(labels[key])) for key in sorted(labels))
-
-
-def conjoin(*selectors):
-    """AND selector strings, skipping empty ones and parenthesising any with a top-level && or ||.
-
-    Each part is parsed first, so a malformed part raises SelectorError instead of changing the
-    meaning of its neighbours. Returns "" (Calico's all()) when every part is empty.
-    """
-    parts = []
-    for text in selectors:
-        if text is None or not text.strip(" \t"):
-            continue
-        # _Or is a subclass of _And: both need parentheses; '!' and atoms bind tighter than '&&'.
-        parts.append((text.strip(" \t"), isinstance(parse(text).root, _And)))
-    if len(parts) == 1:
-        return parts[0][0]
-    return " && ".join("(%s)" % part if compound else part for part, compound in parts)

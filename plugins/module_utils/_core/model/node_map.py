@@ -14,7 +14,7 @@ import ipaddress
 import re
 from collections.abc import Mapping
 
-from ansible_collections.clusteredge.calico.plugins.module_utils import _validation as v
+from ansible_collections.clusteredge.calico.plugins.module_utils._core.model import validation as v
 
 try:
     import jmespath

@@ -2,36 +2,19 @@
 # Copyright (c) 2026, clusteredge platform engineering
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""Runs calico_flow_check: build the evaluator's world from the API (one read per kind) or from given objects.
+"""Flows as users write them (calico_flow_check `flows`): resolved to addresses, evaluated, checked against `expect`.
 
-Private to this collection: no stability promise.
+Private to this collection: no stability promise. Pure: no I/O.
 """
 
 from __future__ import annotations
 
 import ipaddress
 
-from ansible_collections.clusteredge.calico.plugins.module_utils import _flow
-from ansible_collections.clusteredge.calico.plugins.module_utils import _resources as r
-from ansible_collections.clusteredge.calico.plugins.module_utils._client import ApiError, CalicoClient
-from ansible_collections.clusteredge.calico.plugins.module_utils._exposure import node_addresses
-from ansible_collections.clusteredge.calico.plugins.module_utils._exposure_runner import (
-    Reads,
-    discover_pod_ranges,
-    discover_service_ranges,
-)
-from ansible_collections.clusteredge.calico.plugins.module_utils._runner import build_plain_module
+from ansible_collections.clusteredge.calico.plugins.module_utils._core.dataplane.walk import evaluate_all, explain, index_of
+from ansible_collections.clusteredge.calico.plugins.module_utils._core.dataplane.world import Flow, World, proto_number
+from ansible_collections.clusteredge.calico.plugins.module_utils._core.model.nodes import node_addresses
 
-FLOW_SPEC = dict(
-    name=dict(type="str"),
-    source=dict(type="str", required=True),
-    destination=dict(type="str", required=True),
-    port=dict(type="int", required=True),
-    protocol=dict(type="str", default="TCP"),
-    ingress_node=dict(type="str", required=True),
-    interface=dict(type="str", default="eth0"),
-    expect=dict(type="str", choices=["allow", "deny"]),
-)
 
 KIND_FIELDS = {
     "HostEndpoint": "hostendpoints", "GlobalNetworkPolicy": "global_policies", "NetworkPolicy": "network_policies",
@@ -48,19 +31,7 @@ def world_from_objects(objects, pod_cidrs, service_cidrs):
             fields[field].append(obj)
     if not fields["endpoint_slices"]:
         fields["endpoint_slices"] = None
-    return _flow.World(pod_cidrs=list(pod_cidrs or []), service_cidrs=list(service_cidrs or []), **fields)
-
-
-def world_from_api(client, params):
-    reads = Reads(client, {"pod_cidrs": params.get("pod_cidrs"), "service_cidrs": params.get("service_cidrs")})
-    service_ranges, _source = discover_service_ranges(params, reads)
-    # Where tiers exist, every tier's policies take part in a verdict, in tier order: read them in the same pass.
-    tiers = client.list(r.TIERS) if reads.profile.has_tiers else []
-    return _flow.World(
-        tiers=tiers, hostendpoints=reads.hostendpoints, global_policies=reads.gnps, network_policies=reads.nps,
-        global_network_sets=reads.network_sets, felix_configs=reads.felix_configs, services=list(reads.services.values()),
-        nodes=reads.nodes, pods=client.list(r.PODS), namespaces=reads.namespace_objects,
-        pod_cidrs=discover_pod_ranges(params, reads), service_cidrs=service_ranges)
+    return World(pod_cidrs=list(pod_cidrs or []), service_cidrs=list(service_cidrs or []), **fields)
 
 
 def _pods(world):
@@ -90,7 +61,7 @@ def _container_port(pod, name):
 
 def _node_address(world, node, destination):
     """The address a node's process sends from: loopback to loopback, else its first address of the destination's family."""
-    obj = _flow.index_of(world).nodes.get(node)
+    obj = index_of(world).nodes.get(node)
     if obj is None:
         raise ValueError("source node: there is no Node %r" % node)
     target = ipaddress.ip_address(destination)
@@ -136,7 +107,7 @@ def resolve_endpoints(world, spec):
 
 def check_spec(world, spec):
     """Inputs the evaluator would otherwise read silently (an unknown protocol matches no rule) or misreport."""
-    if _flow._proto(spec.get("protocol") or "TCP") is None:
+    if proto_number(spec.get("protocol") or "TCP") is None:
         raise ValueError("protocol %r is not TCP, UDP or SCTP" % spec.get("protocol"))
     if not 1 <= spec["port"] <= 65535:
         raise ValueError("port %s is not a port number (1 to 65535)" % spec["port"])
@@ -148,7 +119,7 @@ def check_spec(world, spec):
             raise ValueError("destination %r: write pod:<namespace>/<service>" % spec["destination"])
         if _service(world, key) is None:
             raise ValueError("destination %r: there is no Service %s" % (spec["destination"], key))
-    nodes = _flow.index_of(world).nodes
+    nodes = index_of(world).nodes
     if nodes and spec["ingress_node"] not in nodes:
         raise ValueError("ingress_node %r is not a Node (nodes: %s)" % (spec["ingress_node"], ", ".join(sorted(nodes))))
 
@@ -156,10 +127,10 @@ def check_spec(world, spec):
 def check_flow(world, spec):
     check_spec(world, spec)
     source, destination, port, node, source_is_pod = resolve_endpoints(world, spec)
-    flow = _flow.Flow(source_ip=source, destination_ip=destination, port=port, protocol=spec.get("protocol") or "TCP",
-                      ingress_node=node, ingress_interface=spec.get("interface") or "eth0", source_is_pod=source_is_pod,
-                      source_is_host=spec["source"] == "node")
-    verdicts = _flow.evaluate_all(world, flow)
+    flow = Flow(source_ip=source, destination_ip=destination, port=port, protocol=spec.get("protocol") or "TCP",
+                ingress_node=node, ingress_interface=spec.get("interface") or "eth0", source_is_pod=source_is_pod,
+                source_is_host=spec["source"] == "node")
+    verdicts = evaluate_all(world, flow)
     # A client must get the same answer whichever backend kube-proxy picks: every case has to meet the expectation.
     allowed_all = all(v.allowed for v in verdicts)
     denied_all = not any(v.allowed for v in verdicts)
@@ -167,46 +138,11 @@ def check_flow(world, spec):
     ok = expect is None or (expect == "allow" and allowed_all) or (expect == "deny" and denied_all)
     name = spec.get("name") or "%s %s -> %s:%s via %s" % (flow.protocol, spec["source"], spec["destination"], spec["port"], spec["ingress_node"])
     return dict(name=name, expect=expect, ok=ok, allowed=allowed_all, denied=denied_all,
-                verdicts=[dict(backend=v.backend, allowed=v.allowed, decided_by=v.decided_by, explanation=_flow.explain(v))
+                verdicts=[dict(backend=v.backend, allowed=v.allowed, decided_by=v.decided_by, explanation=explain(v))
                           for v in verdicts])
 
 
-def _mismatch_line(result):
+def mismatch_line(result):
     wrong = [v for v in result["verdicts"] if v["allowed"] != (result["expect"] == "allow")]
     detail = "; ".join("%s backend %s by %s" % (v["backend"], "allowed" if v["allowed"] else "denied", v["decided_by"]) for v in wrong)
     return "%s: expected %s, %s" % (result["name"], result["expect"], detail)
-
-
-def run_flow_check():
-    module = build_plain_module(dict(
-        flows=dict(type="list", elements="dict", options=FLOW_SPEC, required=True),
-        objects=dict(type="list", elements="dict"),
-        pod_cidrs=dict(type="list", elements="str"),
-        service_cidrs=dict(type="list", elements="str"),
-        fail_on_mismatch=dict(type="bool", default=True),
-    ))
-    params = module.params
-    requests = {}
-    if params.get("objects") is not None:
-        nameless = [i for i, obj in enumerate(params["objects"])
-                    if not obj.get("kind") or not isinstance(obj.get("metadata"), dict) or not obj["metadata"].get("name")]
-        if nameless:
-            module.fail_json(msg="objects[%s]: every object needs a kind and a metadata.name" % "], objects[".join(str(i) for i in nameless))
-        world = world_from_objects(params["objects"], params.get("pod_cidrs"), params.get("service_cidrs"))
-    else:
-        client = CalicoClient.from_module(module)
-        try:
-            world = world_from_api(client, params)
-        except ApiError as exc:
-            module.fail_json(msg=str(exc), api_status=exc.status)
-        requests = client.request_counts
-    try:
-        results = [check_flow(world, flow) for flow in params["flows"]]
-    except ValueError as exc:
-        module.fail_json(msg="A flow cannot be resolved: %s" % exc)
-    mismatches = [res for res in results if not res["ok"]]
-    outcome = dict(changed=False, flows=results, checked=len(results), mismatches=len(mismatches), api_requests=requests)
-    if mismatches and params["fail_on_mismatch"]:
-        module.fail_json(msg="%d of %d flows do not behave as intended: %s"
-                         % (len(mismatches), len(results), " | ".join(_mismatch_line(m) for m in mismatches)), **outcome)
-    module.exit_json(**outcome)

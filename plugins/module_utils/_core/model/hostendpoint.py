@@ -12,36 +12,9 @@ from __future__ import annotations
 
 import copy
 
-from ansible_collections.clusteredge.calico.plugins.module_utils import _validation as v
-from ansible_collections.clusteredge.calico.plugins.module_utils._resources import (
-    CALICO_API_VERSION,
-    HOSTENDPOINTS,
-)
-from ansible_collections.clusteredge.calico.plugins.module_utils._state import (
-    OWNER_LABEL,
-    RESERVED_LABELS,
-)
-
-
-# Argument spec of one `config` item; the module documents the same options.
-CONFIG_ITEM_SPEC = dict(
-    name=dict(type="str", required=True),
-    node=dict(type="str"),
-    interface_name=dict(type="str"),
-    expected_ips=dict(type="list", elements="str"),
-    labels=dict(type="dict"),
-    annotations=dict(type="dict"),
-    profiles=dict(type="list", elements="str"),
-    ports=dict(
-        type="list",
-        elements="dict",
-        options=dict(
-            name=dict(type="str", required=True),
-            port=dict(type="int", required=True),
-            protocol=dict(type="str", default="TCP"),
-        ),
-    ),
-)
+from ansible_collections.clusteredge.calico.plugins.module_utils._core.api.resources import CALICO_API_VERSION, HOSTENDPOINTS
+from ansible_collections.clusteredge.calico.plugins.module_utils._core.model import validation as v
+from ansible_collections.clusteredge.calico.plugins.module_utils._core.model.ownership import OWNER_LABEL, RESERVED_LABELS
 
 
 def _where(index, item):
@@ -163,7 +136,6 @@ class HostEndpointAdapter(object):
 
     resource = HOSTENDPOINTS
     kind = HOSTENDPOINTS.kind
-    item_spec = CONFIG_ITEM_SPEC
 
     @staticmethod
     def key(item):

@@ -9,10 +9,10 @@ Private to this collection: no stability promise.
 
 from __future__ import annotations
 
-from ansible_collections.clusteredge.calico.plugins.module_utils import _selector
-from ansible_collections.clusteredge.calico.plugins.module_utils._exposure import node_addresses
-from ansible_collections.clusteredge.calico.plugins.module_utils._profile import DEFAULT_FAILSAFE_INBOUND, DEFAULT_FAILSAFE_OUTBOUND
-from ansible_collections.clusteredge.calico.plugins.module_utils._state import is_auto_created
+from ansible_collections.clusteredge.calico.plugins.module_utils._core.api.profile import DEFAULT_FAILSAFE_INBOUND, DEFAULT_FAILSAFE_OUTBOUND
+from ansible_collections.clusteredge.calico.plugins.module_utils._core.model import selector as _selector
+from ansible_collections.clusteredge.calico.plugins.module_utils._core.model.nodes import node_addresses
+from ansible_collections.clusteredge.calico.plugins.module_utils._core.model.ownership import is_auto_created
 
 SSH_PORT = 22
 DEFAULT_API_SERVER_PORT = 6443
@@ -199,3 +199,24 @@ def node_summaries(nodes):
                            tunnel_addresses=[a for a in all_addresses if a not in internal],
                            labels=(node.get("metadata") or {}).get("labels") or {}))
     return result
+
+
+def failsafe_ports(felix_configs, nodes):
+    """(protocol, port) -> where it comes from, for every inbound failsafe on any node (a port open on one node is enough)."""
+    failsafes = effective_failsafes(felix_configs, nodes)
+    ports = {}
+    for entries, origin in [failsafes["inbound"]] + [cfg["inbound"] for cfg in failsafes["per_node"].values()]:
+        for entry in entries:
+            ports.setdefault((entry["protocol"], entry["port"]), origin)
+    return ports
+
+
+def api_server_port(kubernetes_service):
+    """The port the API server listens on, from the default/kubernetes Service's targetPort (6443 when unknown)."""
+    for port in ((kubernetes_service or {}).get("spec") or {}).get("ports") or []:
+        target = port.get("targetPort")
+        if isinstance(target, int):
+            return target
+        if isinstance(target, str) and target.isdigit():
+            return int(target)
+    return DEFAULT_API_SERVER_PORT

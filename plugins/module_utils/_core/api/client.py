@@ -37,8 +37,9 @@ except ImportError:
     # Reported at run time by the module (missing_required_lib); rendered needs neither.
     ApiException = Urllib3Error = SSLError = None
 
-from ansible_collections.clusteredge.calico.plugins.module_utils import _profile
-from ansible_collections.clusteredge.calico.plugins.module_utils._resources import CALICO_API_VERSION, CLUSTERINFORMATIONS
+from ansible_collections.clusteredge.calico.plugins.module_utils._core.api import profile as calico_profile
+from ansible_collections.clusteredge.calico.plugins.module_utils._core.api.resources import CALICO_API_VERSION, CLUSTERINFORMATIONS
+from ansible_collections.clusteredge.calico.plugins.module_utils._core.errors import ApiError, CalicoModuleError, Conflict
 
 TRANSIENT_STATUSES = (429, 500, 502, 503, 504)
 MAX_ATTEMPTS = 6
@@ -54,25 +55,12 @@ FORBIDDEN_HINT = ("; the service account needs the permissions of the clusteredg
 
 def forbidden_hint(message):
     """What to grant: a tiered-RBAC denial names a tier, and needs the tier permissions as well as the plain ones."""
-    tier = _profile.CalicoProfile.tier_of_denial(message)
+    tier = calico_profile.CalicoProfile.tier_of_denial(message)
     if tier is None:
         return FORBIDDEN_HINT
     return ("; Calico's tiered RBAC also needs get on tiers %r and the same verb on the tier.<resource> pseudo-resource "
             "(tier.globalnetworkpolicies, tier.networkpolicies) with resourceNames [%s.*], as in the clusteredge-calico "
             "ClusterRole (docs/rbac.md in the clusteredge.calico collection)" % (tier, tier))
-
-
-class ApiError(Exception):
-    """An API request failed for good; `status` is the HTTP status (0 when no response arrived)."""
-
-    def __init__(self, message, status=0, reason=None):
-        super().__init__(message)
-        self.status = status
-        self.reason = reason
-
-
-class Conflict(ApiError):
-    """409: the object changed since it was read, or already exists."""
 
 
 def _status_message(exc):
@@ -169,7 +157,7 @@ def _request_error(verb, path, exc, attempts):
     if isinstance(exc, ApiException):
         message, reason = _status_message(exc)
         error = Conflict if exc.status == 409 else ApiError
-        hint = forbidden_hint(message) if _profile.CalicoProfile.is_forbidden(exc.status, reason) else ""
+        hint = forbidden_hint(message) if calico_profile.CalicoProfile.is_forbidden(exc.status, reason) else ""
         return error("%s %s: %s %s%s" % (verb, path, exc.status, message, hint), status=exc.status or 0, reason=reason)
     if _is_tls_failure(exc):
         return ApiError("%s %s: %s" % (verb, path, _tls_problem(exc)))
@@ -192,12 +180,12 @@ class CalicoClient(object):
     def from_module(cls, module):
         """Build from a module's auth options and K8S_AUTH_* environment (kubernetes.core semantics)."""
         if not HAS_KUBERNETES_CORE:
-            module.fail_json(msg="This module needs the kubernetes.core collection (>=5.0.0): "
-                                 "ansible-galaxy collection install kubernetes.core")
+            raise CalicoModuleError("This module needs the kubernetes.core collection (>=5.0.0): "
+                                    "ansible-galaxy collection install kubernetes.core")
         module.requires("kubernetes", "24.2.0")
         problem = kubeconfig_problem(module.params.get("kubeconfig") or os.environ.get("K8S_AUTH_KUBECONFIG"))
         if problem:
-            module.fail_json(msg="Could not configure the Kubernetes API client: %s" % problem)
+            raise CalicoModuleError("Could not configure the Kubernetes API client: %s" % problem)
         delay = BACKOFF_START
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
@@ -207,7 +195,7 @@ class CalicoClient(object):
                 # Building the client runs API discovery: a transient failure there is retried like any request.
                 wait = _transient_wait(exc, delay)
                 if wait is None or attempt == MAX_ATTEMPTS:
-                    module.fail_json(msg="Could not configure the Kubernetes API client: %s" % _setup_problem(exc, attempt))
+                    raise CalicoModuleError("Could not configure the Kubernetes API client: %s" % _setup_problem(exc, attempt)) from None
                 time.sleep(_jitter(wait))
                 delay = min(delay * 2, BACKOFF_MAX)
         api_client = getattr(k8s.client, "client", None)
@@ -250,17 +238,17 @@ class CalicoClient(object):
                 raise
             raise ApiError(
                 "The Kubernetes API does not serve %s (GET %s answered 404). %s It never writes the internal "
-                "crd.projectcalico.org/v1 resources." % (CALICO_API_VERSION, path, _profile.NOT_SERVED_HINT),
+                "crd.projectcalico.org/v1 resources." % (CALICO_API_VERSION, path, calico_profile.NOT_SERVED_HINT),
                 status=404,
             )
         served = set(r.get("name") for r in (discovered or {}).get("resources") or [])
         missing = [r.plural for r in resources if r.plural not in served]
         if missing:
             raise ApiError("%s at %s does not serve %s; %s"
-                           % (CALICO_API_VERSION, path, ", ".join(missing), _profile.MISSING_KINDS_HINT))
+                           % (CALICO_API_VERSION, path, ", ".join(missing), calico_profile.MISSING_KINDS_HINT))
         info = self.get_optional(CLUSTERINFORMATIONS, "default")
         version = ((info or {}).get("spec") or {}).get("calicoVersion")
-        self.profile = _profile.CalicoProfile(served, version)
+        self.profile = calico_profile.CalicoProfile(served, version)
         return self.profile
 
     def get_optional(self, resource, name, namespace=None):
@@ -268,7 +256,7 @@ class CalicoClient(object):
         try:
             return self.get(resource, name, namespace)
         except ApiError as exc:
-            if _profile.CalicoProfile.is_forbidden(exc.status, exc.reason):
+            if calico_profile.CalicoProfile.is_forbidden(exc.status, exc.reason):
                 return None
             raise
 
