@@ -1,4 +1,5 @@
-"""Quality gate: the role's README, the page Galaxy shows for the role, matches the role's argument spec."""
+"""Quality gate: the role's README, the page Galaxy shows for the role, matches the role's argument spec (every entry
+point: main, unexpose), and the role's defaults are the defaults the argument spec documents."""
 
 from __future__ import annotations
 
@@ -19,9 +20,16 @@ def readme() -> str:
     return (ROLE / 'README.md').read_text(encoding='utf-8')
 
 
-def main_options() -> dict[str, dict]:
-    specs = yaml.safe_load((ROLE / 'meta' / 'argument_specs.yml').read_text(encoding='utf-8'))
-    return specs['argument_specs']['main']['options']
+def entry_points() -> dict[str, dict]:
+    return yaml.safe_load((ROLE / 'meta' / 'argument_specs.yml').read_text(encoding='utf-8'))['argument_specs']
+
+
+def all_options() -> dict[str, dict]:
+    """The options of every entry point; one shared by several has the same type and default in each (tested below)."""
+    options = {}
+    for entry_point in entry_points().values():
+        options.update(entry_point['options'])
+    return options
 
 
 def playbook_variables() -> set[str]:
@@ -45,23 +53,46 @@ def variable_table_rows(text: str) -> list[dict[str, str]]:
 
 
 def test_readme_names_only_variables_that_exist():
-    unknown = set(VARIABLE.findall(readme())) - set(main_options()) - playbook_variables()
+    unknown = set(VARIABLE.findall(readme())) - set(all_options()) - playbook_variables()
     assert not unknown, f'README.md names variables neither the argument spec nor the playbooks know: {sorted(unknown)}'
 
 
 def test_readme_tables_list_only_role_options():
     listed = {name for row in variable_table_rows(readme()) for name in VARIABLE.findall(row['variable'])}
     assert listed, 'README.md has no variable table'
-    assert listed <= set(main_options()), sorted(listed - set(main_options()))
+    assert listed <= set(all_options()), sorted(listed - set(all_options()))
 
 
-def test_readme_mentions_every_option_of_the_main_entry_point():
-    missing = set(main_options()) - set(VARIABLE.findall(readme()))
+def test_readme_mentions_every_option_of_every_entry_point():
+    assert set(entry_points()) >= {'main', 'unexpose'}
+    missing = set(all_options()) - set(VARIABLE.findall(readme()))
     assert not missing, f'README.md does not mention: {sorted(missing)}'
 
 
+def test_readme_names_every_entry_point():
+    missing = [name for name in entry_points() if f'`{name}`' not in readme()]
+    assert not missing, f'README.md does not name the entry points: {missing}'
+
+
+def test_options_shared_by_entry_points_are_the_same_option():
+    seen, different = {}, []
+    for entry_point in entry_points().values():
+        for name, spec in entry_point['options'].items():
+            kind = {key: spec.get(key) for key in ('type', 'elements', 'default', 'required', 'no_log')}
+            if seen.setdefault(name, kind) != kind:
+                different.append(name)
+    assert not different, f'options with another type or default in another entry point: {sorted(different)}'
+
+
+def test_role_defaults_are_the_documented_defaults():
+    defaults = yaml.safe_load((ROLE / 'defaults' / 'main.yml').read_text(encoding='utf-8'))
+    wrong = [f'{name}: defaults/main.yml has {defaults.get(name)!r}, argument spec says {spec.get("default")!r}'
+             for name, spec in all_options().items() if not spec.get('required') and defaults.get(name) != spec.get('default')]
+    assert not wrong, '\n'.join(wrong)
+
+
 def test_readme_defaults_match_the_argument_spec():
-    options = main_options()
+    options = all_options()
     wrong = []
     for row in variable_table_rows(readme()):
         shown = re.match(r'`([^`]*)`', row.get('default', ''))
