@@ -18,6 +18,7 @@ import datetime
 import ipaddress
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -198,6 +199,38 @@ def measure(cmd, env, cwd, log_path):
                 tree_rss_mib=round(usage.ru_maxrss / 1024.0, 1))
 
 
+_TASK_LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) .*? (?:TASK|RUNNING HANDLER) \[(?P<name>.*?)\] \**$")
+_ANY_LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) ")
+SLOWEST_SHOWN = 5
+
+
+def slowest_tasks(ansible_log, top=SLOWEST_SHOWN):
+    """Where a run's time went: [task name, seconds] from Ansible's own log, slowest first.
+
+    A task lasts from its TASK line to the next line that starts something else (the next task, or the recap);
+    a task that runs more than once (an include in a loop, a second play) adds up under its name.
+    """
+    if not Path(ansible_log).exists():
+        return []
+    totals = collections.OrderedDict()
+    current, started, last = None, None, None
+    for line in Path(ansible_log).read_text(encoding="utf-8", errors="replace").splitlines():
+        stamp = _ANY_LINE.match(line)
+        if not stamp:
+            continue
+        when = datetime.datetime.strptime(stamp.group(1), "%Y-%m-%d %H:%M:%S,%f")
+        task = _TASK_LINE.match(line)
+        if task or "PLAY RECAP" in line or " PLAY [" in line:
+            if current is not None:
+                totals[current] = totals.get(current, 0.0) + (when - started).total_seconds()
+            current, started = (task.group("name"), when) if task else (None, None)
+        last = when
+    if current is not None:
+        totals[current] = totals.get(current, 0.0) + (last - started).total_seconds()
+    ranked = sorted(totals.items(), key=lambda kv: -kv[1])[:top]
+    return [[name, round(seconds, 2)] for name, seconds in ranked]
+
+
 def request_summary(requests):
     """Requests by verb (admin endpoints left out, discovery apart) and reads per resource."""
     by_verb = collections.Counter()
@@ -308,6 +341,7 @@ class Case(object):
                     run = measure(self.command(approach), self.env(api, approach, phase), self.workdir,
                                   self.workdir / ("%s-%s.log" % (approach, phase)))
                     run.update(request_summary(api.requests))
+                    run["slowest_tasks"] = slowest_tasks(self.workdir / ("%s-%s.ansible.log" % (approach, phase)))
                     self.results["runs"]["%s-%s" % (approach, phase)] = run
                     report.run_done(self, approach_name, phase_name, run)
                     if run["rc"] != 0:
@@ -344,6 +378,11 @@ def case_table(results):
             lines.append("%-20s %-9s %8s  %-44s %6s %6s %8s %8s" % (
                 "", "(b)/(a)", ratio(b_run["wall_s"], a_run["wall_s"]), "", ratio(b_run["api_total"], a_run["api_total"]),
                 "", ratio(b_run["controller_rss_mib"], a_run["controller_rss_mib"]), ratio(b_run["tree_rss_mib"], a_run["tree_rss_mib"])))
+    for phase, phase_name in PHASES:
+        for approach, approach_name in APPROACHES:
+            run = results["runs"].get("%s-%s" % (approach, phase))
+            if run and run.get("slowest_tasks"):
+                lines.append("slowest tasks, %s, %s: %s" % (approach_name, phase_name, slowest_text(run)))
     noop = results["runs"].get("a-noop")
     if noop:
         reads = noop["reads_by_kind"]
@@ -361,6 +400,12 @@ def case_table(results):
             dict(PHASES)[phase], "yes" if same["same"] else "NO", same["objects"],
             "" if same["same"] else "; %d differ, e.g. %s" % (same["differing_count"], ", ".join(same["differing"]))))
     return lines
+
+
+def slowest_text(run):
+    """The slowest tasks of a run on one line, without the role's prefix."""
+    names = [(name.split(" : ", 1)[-1], seconds) for name, seconds in run.get("slowest_tasks") or []]
+    return "; ".join("%s %.1f s" % (name if len(name) <= 60 else name[:57] + "...", seconds) for name, seconds in names)
 
 
 def markdown_tables(cases):
@@ -394,6 +439,10 @@ def markdown_tables(cases):
         if b_noop:
             lines.append("No-op re-run of the k8s loop: %d reads, writes: %s." % (
                 sum(b_noop["reads_by_kind"].values()), ", ".join("%s %d" % kv for kv in b_noop["writes_by_kind"].items()) or "none"))
+        for phase, phase_name in PHASES:
+            run = results["runs"].get("a-" + phase)
+            if run and run.get("slowest_tasks"):
+                lines.append("Slowest tasks of the role, %s: %s." % (phase_name, slowest_text(run)))
         for phase, same in sorted(results["same_state"].items()):
             lines.append("Same objects after %s: %s (%d compared)." % (dict(PHASES)[phase], "yes" if same["same"] else "**no**", same["objects"]))
         lines.append("")
@@ -411,6 +460,8 @@ class Report(object):
         print("[%s] %-8s %-20s %7.1f s  %5d requests (+%d discovery)  controller %.0f MiB  rc=%d"
               % (case.label, approach_name, phase_name, run["wall_s"], run["api_total"], run["discovery"],
                  run["controller_rss_mib"], run["rc"]), flush=True)
+        if run.get("slowest_tasks"):
+            print("[%s] %-8s %-20s slowest tasks: %s" % (case.label, approach_name, phase_name, slowest_text(run)), flush=True)
 
     def compared(self, case, phase_name, same):
         self.save()
@@ -436,9 +487,9 @@ def main(argv=None):
     parser.add_argument("--sizes", default=DEFAULT_SIZES, help="NxM,... nodes x Services (default %(default)s)")
     parser.add_argument("--out", default=str(DEFAULT_OUT), help="output directory (default %(default)s)")
     parser.add_argument("--forks", type=int, default=25, help="ANSIBLE_FORKS for both approaches (default %(default)s)")
-    parser.add_argument("--role-verify", choices=("off", "on"), default="off",
-                        help="the role's verify step (clusterip_exposure_verify), which the k8s loop has no equivalent of; "
-                             "its flow-by-flow check grows with nodes x Services (default %(default)s)")
+    parser.add_argument("--role-verify", choices=("off", "on"), default="on",
+                        help="the role's verify step (clusterip_exposure_verify, on by default in the role), which the k8s "
+                             "loop has no equivalent of (default %(default)s: the role as users run it)")
     parser.add_argument("--approaches", default="a,b", help="a (the role), b (the k8s loop) or both (default %(default)s)")
     parser.add_argument("--markdown", nargs="+", metavar="RESULTS_JSON", help="only print Markdown tables of earlier results.json files")
     args = parser.parse_args(argv)

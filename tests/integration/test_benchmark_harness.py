@@ -39,3 +39,31 @@ def test_benchmark_harness_runs_both_approaches_to_the_same_objects(tmp_path):
     assert ET.parse(str(out / "results.svg")).getroot().tag == "{http://www.w3.org/2000/svg}svg"
     table = (out / "results.txt").read_text()
     assert "(b)/(a)" in table and "no-op re-run, role:" in table
+    # The role as users run it, verify included, and where its time went.
+    assert case["role_verify"] is True
+    slowest = dict(runs["a-noop"]["slowest_tasks"])
+    assert any(name.endswith(": Check the intent flow by flow, naming the rule that decides each") for name in slowest), slowest
+    assert all(seconds >= 0 for seconds in slowest.values())
+    assert "[2x1] role     no-op re-run         slowest tasks: " in proc.stdout
+    assert "slowest tasks, role, no-op re-run: " in table
+
+
+def test_slowest_tasks_add_up_each_task_until_the_next_line_that_starts_something(tmp_path):
+    sys.path.insert(0, str(REPO))
+    try:
+        from benchmarks.harness import slowest_tasks
+    finally:
+        sys.path.remove(str(REPO))
+    log = tmp_path / "run.ansible.log"
+    log.write_text("\n".join([
+        "2026-12-07 10:00:00,000 p=1 u=root n=ansible INFO| PLAY [Expose] ***",
+        "2026-12-07 10:00:01,000 p=1 u=root n=ansible INFO| TASK [role : Gather network facts] ***",
+        "2026-12-07 10:00:05,500 p=1 u=root n=ansible INFO| ok: [h1]",
+        "2026-12-07 10:00:06,000 p=1 u=root n=ansible INFO| TASK [role : Map hosts] ***",
+        "2026-12-07 10:00:06,250 p=1 u=root n=ansible INFO| TASK [role : Gather network facts] ***",
+        "2026-12-07 10:00:07,250 p=1 u=root n=ansible INFO| PLAY RECAP ***",
+        "2026-12-07 10:00:07,300 p=1 u=root n=ansible INFO| h1 : ok=3",
+    ]))
+    assert slowest_tasks(log) == [["role : Gather network facts", 6.0], ["role : Map hosts", 0.25]]
+    assert slowest_tasks(log, top=1) == [["role : Gather network facts", 6.0]]
+    assert slowest_tasks(tmp_path / "missing.log") == []
