@@ -11,6 +11,7 @@ clusterip_exposure role, on the controller.
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 from collections.abc import Mapping
 
@@ -26,6 +27,10 @@ except ImportError:
 
 # A HostEndpoint on every interface of the node (SPEC 1.3): lo, tunnels and the host side of pod veths included.
 ALL_INTERFACES = "*"
+# On every HostEndpoint the role writes: which host it came from and with which settings, so that the next run can
+# tell, from the cluster alone, whether that host needs its network facts again.
+DISCOVERY_ANNOTATION = "clusteredge.calico/discovered-from"
+DISCOVERY_MODES = ("changed", "always")
 
 
 def _facts_key(interface):
@@ -132,16 +137,91 @@ def all_interface_addresses(facts):
     return result
 
 
-def node_hostendpoints(hosts, nodes, labels=None):
+def discovery_record(host, owner):
+    """What a HostEndpoint records about the host and settings it was discovered from (canonical JSON)."""
+    record = {"owner": owner, "host": host["inventory_hostname"]}
+    if host.get("node_name"):
+        record["node_name"] = host["node_name"]
+    if host.get("interfaces"):
+        record["interfaces"] = [host["interfaces"]] if isinstance(host["interfaces"], str) else list(host["interfaces"])
+    elif host.get("interface_query"):
+        record["interface_query"] = host["interface_query"]
+    return json.dumps(record, sort_keys=True, separators=(",", ":"))
+
+
+def _reuse_problem(host, owner, heps, nodes_by_name):
+    """Why `host` needs its network facts this run, or None when its live HostEndpoints still hold for it."""
+    if not heps:
+        return "no HostEndpoint of this owner records it yet"
+    if any((h.get("annotations") or {}).get(DISCOVERY_ANNOTATION) != discovery_record(host, owner) for h in heps):
+        return "its node or interface settings changed since its HostEndpoints were written"
+    node_names = set(h.get("node") for h in heps)
+    if len(node_names) != 1 or next(iter(node_names)) not in nodes_by_name:
+        return "its HostEndpoints name a node that is gone"
+    node = nodes_by_name[next(iter(node_names))]
+    listed = set(v.canonical_ip(ip) for h in heps for ip in h.get("expected_ips") or [] if v.check_ip_address(ip) is None)
+    missing = [ip for ip in node.get("addresses") or [] if v.canonical_ip(ip) not in listed]
+    if missing:
+        return "node %s has addresses its HostEndpoints do not list (%s)" % (node["name"], ", ".join(missing))
+    tunnels = [v.canonical_ip(a) for a in node.get("tunnel_addresses") or []]
+    if any(t not in [v.canonical_ip(ip) for ip in h.get("expected_ips") or []] for h in heps for t in tunnels):
+        return "node %s has tunnel addresses one of its HostEndpoints does not list" % node["name"]
+    return None
+
+
+def discovery_plan(hosts, nodes, live_hostendpoints, owner, mode="changed"):
+    """Which hosts need their network facts, and the HostEndpoints of the others, taken over from the cluster.
+
+    A host is left alone when every HostEndpoint the role wrote for it records the same host, owner and settings as
+    now, and together they list every address of its Kubernetes node (InternalIPs, Calico's address and tunnel
+    annotations), tunnels on each: then its facts could only say what the cluster already holds. A node whose address
+    changed, a host new to the inventory or new settings make the host gather again. `hosts`: dicts as for
+    node_hostendpoints, without facts; `live_hostendpoints`: calico_hostendpoint's gathered output.
+    Returns dict(discover=[host names], reused=[dict(host, node, interfaces, items)], reasons={host: why}).
+    """
+    nodes_by_name = dict((n["name"], n) for n in nodes)
+    by_host = {}
+    for hep in live_hostendpoints or []:
+        raw = (hep.get("annotations") or {}).get(DISCOVERY_ANNOTATION)
+        try:
+            record = json.loads(raw) if raw else None
+        except ValueError:
+            record = None
+        if isinstance(record, dict) and record.get("owner") == owner and record.get("host"):
+            by_host.setdefault(record["host"], []).append(hep)
+    discover, reused, reasons = [], [], {}
+    for host in hosts:
+        name = host["inventory_hostname"]
+        heps = sorted(by_host.get(name) or [], key=lambda h: h["name"])
+        reason = "clusterip_exposure_discovery is always" if mode == "always" else _reuse_problem(host, owner, heps, nodes_by_name)
+        if reason:
+            discover.append(name)
+            reasons[name] = reason
+            continue
+        reused.append(dict(host=name, node=heps[0]["node"], interfaces=[h["interface_name"] for h in heps],
+                           items=[dict(name=h["name"], node=h["node"], interface_name=h["interface_name"],
+                                       expected_ips=list(h.get("expected_ips") or []),
+                                       annotations={DISCOVERY_ANNOTATION: discovery_record(host, owner)}) for h in heps]))
+    return dict(discover=discover, reused=reused, reasons=reasons)
+
+
+def node_hostendpoints(hosts, nodes, labels=None, owner=None, reused=None):
     """HostEndpoint items for every (host, interface), plus the mapping and every error found.
 
     `hosts` is a list of dicts: inventory_hostname, facts (the host's ansible_* network facts), node_name,
-    interfaces, interface_query (the per-host role variables). `nodes` comes from calico_cluster_info.
+    interfaces, interface_query (the per-host role variables). `nodes` comes from calico_cluster_info. `reused`:
+    the hosts discovery_plan took over from the cluster, whose items join as they are (with today's labels).
+    With `owner`, every item records where it was discovered from (DISCOVERY_ANNOTATION).
     """
     items = []
     mapping = []
     errors = []
     claimed = {}
+    for entry in reused or []:
+        claimed[entry["node"]] = entry["host"]
+        items.extend(dict(item, labels=dict(labels or {})) for item in entry["items"])
+        mapping.append(dict(host=entry["host"], node=entry["node"], matched_by="its HostEndpoints", interfaces=entry["interfaces"],
+                            interfaces_from="its HostEndpoints"))
     for host in hosts:
         name = host["inventory_hostname"]
         facts = host.get("facts") or {}
@@ -169,7 +249,10 @@ def node_hostendpoints(hosts, nodes, labels=None):
                 errors.append("%s: interface %s has no address, so no rule could match its traffic" % (name, interface))
                 continue
             hep = hostendpoint_name(node["name"], interface)
-            items.append(dict(name=hep, node=node["name"], interface_name=interface,
-                              expected_ips=ips + [t for t in tunnels if t not in ips], labels=dict(labels or {})))
+            item = dict(name=hep, node=node["name"], interface_name=interface,
+                        expected_ips=ips + [t for t in tunnels if t not in ips], labels=dict(labels or {}))
+            if owner:
+                item["annotations"] = {DISCOVERY_ANNOTATION: discovery_record(host, owner)}
+            items.append(item)
         mapping.append(dict(host=name, node=node["name"], matched_by=how_node, interfaces=interfaces, interfaces_from=how_interfaces))
     return dict(items=items, mapping=mapping, errors=errors)

@@ -1,6 +1,10 @@
 """Inventory hosts -> Kubernetes nodes -> HostEndpoint items, from network facts as `setup` reports them."""
 
-from ansible_collections.clusteredge.calico.plugins.module_utils._core.model.node_map import node_hostendpoints
+from ansible_collections.clusteredge.calico.plugins.module_utils._core.model.node_map import (
+    DISCOVERY_ANNOTATION,
+    discovery_plan,
+    node_hostendpoints,
+)
 
 NODES = [
     dict(name="node-1", internal_ips=["10.99.0.11"], addresses=["10.99.0.11", "192.168.1.0"], tunnel_addresses=["192.168.1.0"]),
@@ -110,3 +114,66 @@ def test_all_interfaces_listed_with_named_ones_is_refused():
 def test_all_interfaces_also_comes_from_a_query():
     result = node_hostendpoints([host("n1", facts("n1", "10.99.0.11"), interface_query="'*'")], NODES)
     assert [i["interface_name"] for i in result["items"]] == ["*"]
+
+
+OWNER = "clusteredge.calico"
+
+
+def written_by_the_role(hosts, nodes=None):
+    """The HostEndpoints a run with facts wrote for `hosts`, as calico_hostendpoint state=gathered returns them."""
+    result = node_hostendpoints(hosts, nodes or NODES, {"k8s-role": "node"}, owner=OWNER)
+    assert result["errors"] == []
+    return [dict(item, profiles=[], ports=[]) for item in result["items"]]
+
+
+def without_facts(*hosts):
+    return [dict((k, v) for k, v in h.items() if k != "facts") for h in hosts]
+
+
+def test_items_record_the_host_and_settings_they_were_discovered_from():
+    (item,) = node_hostendpoints([host("n1.example", facts("n1", "10.99.0.11"), interfaces=["eth0"])], NODES, owner=OWNER)["items"]
+    assert item["annotations"] == {DISCOVERY_ANNOTATION: '{"host":"n1.example","interfaces":["eth0"],"owner":"clusteredge.calico"}'}
+    (plain,) = node_hostendpoints([host("n1.example", facts("n1", "10.99.0.11"))], NODES)["items"]
+    assert "annotations" not in plain, "without an owner nothing is recorded"
+
+
+def test_a_host_whose_hostendpoints_cover_its_node_is_not_contacted_again():
+    hosts = [host("n1.example", facts("n1", "10.99.0.11")), host("n2.example", facts("n2", "10.99.0.12"))]
+    live = written_by_the_role(hosts)
+    plan = discovery_plan(without_facts(*hosts), NODES, live, OWNER)
+    assert plan["discover"] == [] and plan["reasons"] == {}
+    reused = [(r["host"], r["node"], r["interfaces"]) for r in plan["reused"]]
+    assert reused == [("n1.example", "node-1", ["eth0"]), ("n2.example", "node-2", ["eth0"])]
+    # Taken over, they plan exactly what the run with facts planned: the next write is a no-op.
+    again = node_hostendpoints([], NODES, {"k8s-role": "node"}, owner=OWNER, reused=plan["reused"])
+    assert again["errors"] == [] and again["items"] == [dict((k, v) for k, v in i.items() if k not in ("profiles", "ports")) for i in live]
+    assert [m["host"] for m in again["mapping"]] == ["n1.example", "n2.example"]
+
+
+def test_a_node_address_its_hostendpoints_miss_makes_that_host_gather_again():
+    hosts = [host("n1.example", facts("n1", "10.99.0.11")), host("n2.example", facts("n2", "10.99.0.12"))]
+    live = written_by_the_role(hosts)
+    moved = [dict(n, internal_ips=["10.99.0.21"], addresses=["10.99.0.21", "192.168.1.0"]) if n["name"] == "node-1" else n
+             for n in NODES]
+    plan = discovery_plan(without_facts(*hosts), moved, live, OWNER)
+    assert plan["discover"] == ["n1.example"]
+    assert plan["reasons"]["n1.example"] == "node node-1 has addresses its HostEndpoints do not list (10.99.0.21)"
+    assert [r["host"] for r in plan["reused"]] == ["n2.example"]
+    new_tunnel = [dict(n, addresses=n["addresses"] + ["192.168.9.0"], tunnel_addresses=n["tunnel_addresses"] + ["192.168.9.0"])
+                  if n["name"] == "node-2" else n for n in NODES]
+    assert discovery_plan(without_facts(*hosts), new_tunnel, live, OWNER)["discover"] == ["n2.example"]
+
+
+def test_new_hosts_new_settings_other_owners_and_always_gather():
+    hosts = [host("n1.example", facts("n1", "10.99.0.11"))]
+    live = written_by_the_role(hosts)
+    newcomer = dict(inventory_hostname="n2.example")
+    plan = discovery_plan(without_facts(*hosts) + [newcomer], NODES, live, OWNER)
+    assert plan["discover"] == ["n2.example"] and plan["reasons"]["n2.example"] == "no HostEndpoint of this owner records it yet"
+    changed = dict(inventory_hostname="n1.example", interfaces=["eth1"])
+    assert discovery_plan([changed], NODES, live, OWNER)["reasons"] == {
+        "n1.example": "its node or interface settings changed since its HostEndpoints were written"}
+    assert discovery_plan(without_facts(*hosts), NODES, live, "someone.else")["discover"] == ["n1.example"]
+    assert discovery_plan(without_facts(*hosts), NODES, live, OWNER, mode="always")["discover"] == ["n1.example"]
+    gone = [n for n in NODES if n["name"] != "node-1"]
+    assert discovery_plan(without_facts(*hosts), gone, live, OWNER)["reasons"] == {"n1.example": "its HostEndpoints name a node that is gone"}
