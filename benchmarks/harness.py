@@ -30,12 +30,12 @@ REPO = Path(__file__).resolve().parent.parent
 BENCH_DIR = Path(__file__).resolve().parent
 DEFAULT_SIZES = "10x5,100x50,1000x500"
 DEFAULT_OUT = REPO / "tests" / "output" / "benchmarks"
+if str(REPO / "tests") not in sys.path:
+    sys.path.append(str(REPO / "tests"))  # the suite's helpers: hosts written and objects compared as the tests do
 OWNER = "clusteredge.calico"
 NAME_PREFIX = "clusteredge"
 NODE_LABELS = {"k8s-role": "node"}
 OWNER_LABEL = "clusteredge.calico/owner"
-PIN_ANNOTATIONS = ("clusteredge.calico/pinned-cluster-ips", "clusteredge.calico/pinned-by")
-CALICO_KINDS = ("GlobalNetworkSet", "GlobalNetworkPolicy", "NetworkPolicy", "HostEndpoint")
 BENCH_NAMESPACES = 5
 FIRST_SERVICE_IP = ipaddress.ip_address("10.100.0.1")   # inside the seeded 10.96.0.0/12, away from allocated IPs
 FIRST_POD_IP = ipaddress.ip_address("192.168.251.0")    # above every node's tunnel address (192.168.0.0 + 64 * i)
@@ -107,8 +107,6 @@ def seed_manifests(nodes, services):
 
 def role_inputs(workdir, nodes, services, verify):
     """Inventory (one local host per node, interface lo) and the role's variables."""
-    if str(REPO / "tests") not in sys.path:
-        sys.path.append(str(REPO / "tests"))  # the suite's inventory writer, so both write hosts the same way
     from integration.ansible_cli import write_local_inventory
 
     write_local_inventory(workdir / "inventory.yml", dict(("h%04d" % i, name) for i, name in enumerate(node_names(nodes))))
@@ -252,28 +250,10 @@ def request_summary(requests):
                 reads_by_kind=dict(sorted(reads_by_kind.items())), writes_by_kind=dict(sorted(writes_by_kind.items())))
 
 
-def comparable_objects(api):
-    """What both approaches must agree on: labels and spec of every Calico object, the pins on Services.
-
-    Left out: server metadata (uid, resourceVersion, timestamps) and the collection's own bookkeeping annotations
-    (the exposure record on each pod policy), which a hand-written loop has no reason to write.
-    """
-    objects = {}
-    for kind in CALICO_KINDS:
-        for obj in api.objects(kind=kind, api_version="projectcalico.org/v3"):
-            meta = obj["metadata"]
-            key = "%s/%s" % (kind, "/".join(p for p in (meta.get("namespace"), meta["name"]) if p))
-            objects[key] = {"labels": meta.get("labels") or {}, "spec": obj.get("spec")}
-    for obj in api.objects(kind="Service"):
-        annotations = obj["metadata"].get("annotations") or {}
-        pins = dict((k, annotations[k]) for k in PIN_ANNOTATIONS if k in annotations)
-        if pins:
-            objects["Service/%s/%s" % (obj["metadata"]["namespace"], obj["metadata"]["name"])] = {"annotations": pins}
-    return objects
-
-
 def compare(role_api, loop_api, diff_path):
     """Both emulators' objects; the differing ones, side by side, go to diff_path."""
+    from integration.cluster import comparable_objects
+
     role_objects, loop_objects = comparable_objects(role_api), comparable_objects(loop_api)
     differing = sorted(k for k in set(role_objects) | set(loop_objects) if role_objects.get(k) != loop_objects.get(k))
     diff_path.write_text(json.dumps(dict((k, {"role": role_objects.get(k), "k8s_loop": loop_objects.get(k)}) for k in differing), indent=1))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 OWNER_LABEL = "clusteredge.calico/owner"
+PIN_ANNOTATIONS = ("clusteredge.calico/pinned-cluster-ips", "clusteredge.calico/pinned-by")
+CALICO_KINDS = ("GlobalNetworkSet", "GlobalNetworkPolicy", "NetworkPolicy", "HostEndpoint")
 
 
 def namespace(name):
@@ -81,3 +83,23 @@ def create(api, manifests):
 def standard_cluster(api, nodes=3, services=(), advertised=("10.96.0.0/12",)):
     api.seed([namespace("shop")] + [node(i) for i in range(1, nodes + 1)] + [bgp_default(list(advertised))])
     return create(api, list(services))
+
+
+def comparable_objects(api):
+    """What both approaches must agree on: labels and spec of every Calico object, the pins on Services.
+
+    Left out: server metadata (uid, resourceVersion, timestamps) and the collection's own bookkeeping annotations
+    (the exposure record on each pod policy), which a hand-written loop has no reason to write.
+    """
+    objects = {}
+    for kind in CALICO_KINDS:
+        for obj in api.objects(kind=kind, api_version="projectcalico.org/v3"):
+            meta = obj["metadata"]
+            key = "%s/%s" % (kind, "/".join(p for p in (meta.get("namespace"), meta["name"]) if p))
+            objects[key] = {"labels": meta.get("labels") or {}, "spec": obj.get("spec")}
+    for obj in api.objects(kind="Service"):
+        annotations = obj["metadata"].get("annotations") or {}
+        pins = dict((k, annotations[k]) for k in PIN_ANNOTATIONS if k in annotations)
+        if pins:
+            objects["Service/%s/%s" % (obj["metadata"]["namespace"], obj["metadata"]["name"])] = {"annotations": pins}
+    return objects

@@ -19,6 +19,7 @@ import pytest
 from clusteredge_testworld.emulator import EmulatorServer
 from clusteredge_testworld.lab.cluster import SERVICE_CIDR_V4, SERVICE_CIDR_V6, cluster
 from integration.ansible_cli import write_local_inventory
+from integration.cluster import comparable_objects as state_of
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -26,8 +27,6 @@ HOSTS = 8
 SLICES = 4
 SERVICES = [{"namespace": "shop", "name": "frontend", "sources": ["50.60.0.0/16"]},
             {"namespace": "shop", "name": "api", "sources": ["70.80.90.0/24"]}]
-CALICO_KINDS = ("HostEndpoint", "GlobalNetworkPolicy", "NetworkPolicy", "GlobalNetworkSet")
-PIN_ANNOTATIONS = ("clusteredge.calico/pinned-cluster-ips", "clusteredge.calico/pinned-by")
 
 
 def node_of(index):
@@ -57,22 +56,6 @@ def finish(proc, log, workdir):
         assert proc.wait(timeout=900) == 0, (workdir / "run.log").read_text()[-4000:]
     finally:
         log.close()
-
-
-def state_of(api):
-    """What users rely on: labels and spec of every Calico object this collection writes, and the Services' pins."""
-    objects = {}
-    for kind in CALICO_KINDS:
-        for obj in api.objects(kind=kind, api_version="projectcalico.org/v3"):
-            meta = obj["metadata"]
-            key = "%s/%s" % (kind, "/".join(p for p in (meta.get("namespace"), meta["name"]) if p))
-            objects[key] = {"labels": meta.get("labels") or {}, "spec": obj.get("spec")}
-    for obj in api.objects(kind="Service"):
-        annotations = obj["metadata"].get("annotations") or {}
-        pins = dict((k, annotations[k]) for k in PIN_ANNOTATIONS if k in annotations)
-        if pins:
-            objects["Service/%s/%s" % (obj["metadata"]["namespace"], obj["metadata"]["name"])] = pins
-    return objects
 
 
 def seeded_api():
