@@ -162,6 +162,15 @@ nodes:
   returned: when RV(calico_api_served)
   type: list
   elements: dict
+hostendpoints:
+  description:
+    - Every HostEndpoint, in the shape of M(clusteredge.calico.calico_hostendpoint)'s C(gathered) (C(name), C(node),
+      C(interface_name), C(expected_ips), C(labels) without the owner label, C(annotations), C(profiles), C(ports)).
+    - The clusterip_exposure role reads from them which hosts need their network facts.
+  returned: when RV(calico_api_served)
+  type: list
+  elements: dict
+  version_added: 0.3.0
 api_requests:
   description: API requests sent, by HTTP method.
   returned: always

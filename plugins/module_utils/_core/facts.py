@@ -78,6 +78,13 @@ _READERS = (
     ("api_server_service", lambda client, snapshot: client.get(r.SERVICES, "kubernetes", namespace="default")),
 )
 FIELDS = tuple(name for name, _reader in _READERS)
+EXPOSURE_FIELDS = ("namespaces", "services", "global_policies", "network_sets", "felix_configs", "network_policies",
+                   "hostendpoints", "nodes", "bgp_default")
+
+
+def exposure_fields(params):
+    """What an exposure (and a flow check) reads: the IPPools and ServiceCIDRs only when their ranges are not given."""
+    return EXPOSURE_FIELDS + (() if params.get("pod_cidrs") else ("ippools",)) + (() if params.get("service_cidrs") else ("service_cidr_objects",))
 
 
 def read_snapshot(client, fields, required_kinds=EXPOSURE_KINDS, profile=None):

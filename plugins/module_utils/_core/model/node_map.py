@@ -159,12 +159,12 @@ def _reuse_problem(host, owner, heps, nodes_by_name):
     if len(node_names) != 1 or next(iter(node_names)) not in nodes_by_name:
         return "its HostEndpoints name a node that is gone"
     node = nodes_by_name[next(iter(node_names))]
-    listed = set(v.canonical_ip(ip) for h in heps for ip in h.get("expected_ips") or [] if v.check_ip_address(ip) is None)
-    missing = [ip for ip in node.get("addresses") or [] if v.canonical_ip(ip) not in listed]
+    listed = [set(v.canonical_ip(ip) for ip in h.get("expected_ips") or [] if v.check_ip_address(ip) is None) for h in heps]
+    missing = [ip for ip in node.get("addresses") or [] if not any(v.canonical_ip(ip) in ips for ips in listed)]
     if missing:
         return "node %s has addresses its HostEndpoints do not list (%s)" % (node["name"], ", ".join(missing))
     tunnels = [v.canonical_ip(a) for a in node.get("tunnel_addresses") or []]
-    if any(t not in [v.canonical_ip(ip) for ip in h.get("expected_ips") or []] for h in heps for t in tunnels):
+    if any(t not in ips for ips in listed for t in tunnels):
         return "node %s has tunnel addresses one of its HostEndpoints does not list" % node["name"]
     return None
 
@@ -176,7 +176,7 @@ def discovery_plan(hosts, nodes, live_hostendpoints, owner, mode="changed"):
     now, and together they list every address of its Kubernetes node (InternalIPs, Calico's address and tunnel
     annotations), tunnels on each: then its facts could only say what the cluster already holds. A node whose address
     changed, a host new to the inventory or new settings make the host gather again. `hosts`: dicts as for
-    node_hostendpoints, without facts; `live_hostendpoints`: calico_hostendpoint's gathered output.
+    node_hostendpoints, without facts; `live_hostendpoints`: calico_cluster_info's `hostendpoints` (the gathered shape).
     Returns dict(discover=[host names], reused=[dict(host, node, interfaces, items)], reasons={host: why}).
     """
     nodes_by_name = dict((n["name"], n) for n in nodes)

@@ -13,6 +13,7 @@ from ansible_collections.clusteredge.calico.plugins.module_utils._core.api impor
 from ansible_collections.clusteredge.calico.plugins.module_utils._core.errors import ApiError, CalicoModuleError
 from ansible_collections.clusteredge.calico.plugins.module_utils._core.facts import read_snapshot
 from ansible_collections.clusteredge.calico.plugins.module_utils._core.model import cluster as info
+from ansible_collections.clusteredge.calico.plugins.module_utils._core.model.hostendpoint import HostEndpointAdapter
 
 REQUIRED_KINDS = (r.HOSTENDPOINTS, r.GLOBALNETWORKPOLICIES, r.FELIXCONFIGURATIONS)
 SNAPSHOT_FIELDS = ("felix_configs", "kube_controllers_config", "hostendpoints", "nodes")
@@ -47,5 +48,6 @@ def run(module, connect):
         api_server_port=port,
         auto_host_endpoints=info.auto_host_endpoints(cluster.kube_controllers_config, cluster.hostendpoints),
         nodes=info.node_summaries(cluster.nodes),
+        hostendpoints=[HostEndpointAdapter.view(h) for h in sorted(cluster.hostendpoints, key=lambda h: h["metadata"]["name"])],
         api_requests=client.request_counts,
     )

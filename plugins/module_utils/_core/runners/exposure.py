@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from ansible_collections.clusteredge.calico.plugins.module_utils._core.api import resources as r
 from ansible_collections.clusteredge.calico.plugins.module_utils._core.errors import ApiError, CalicoModuleError, InvalidInput, Unapplicable
-from ansible_collections.clusteredge.calico.plugins.module_utils._core.facts import read_snapshot
+from ansible_collections.clusteredge.calico.plugins.module_utils._core.facts import exposure_fields, read_snapshot
 from ansible_collections.clusteredge.calico.plugins.module_utils._core.model.cluster import failsafe_ports
 from ansible_collections.clusteredge.calico.plugins.module_utils._core.model.exposure import params as xp
 from ansible_collections.clusteredge.calico.plugins.module_utils._core.model.exposure import render as xr
@@ -24,18 +24,10 @@ from ansible_collections.clusteredge.calico.plugins.module_utils._core.plan impo
 from ansible_collections.clusteredge.calico.plugins.module_utils._core.plan.adapters import RenderedAdapter
 from ansible_collections.clusteredge.calico.plugins.module_utils._core.plan.applier import Step, apply_plan
 
-SNAPSHOT_FIELDS = ("namespaces", "services", "global_policies", "network_sets", "felix_configs", "network_policies",
-                   "hostendpoints", "nodes", "bgp_default")
-
 
 def default_node_selector(owner):
     """The HostEndpoints calico_hostendpoint created for the same owner."""
     return "%s == '%s'" % (OWNER_LABEL, owner)
-
-
-def snapshot_fields(params):
-    """What a run reads: the IPPools and ServiceCIDRs only when their ranges are not given."""
-    return SNAPSHOT_FIELDS + (() if params.get("pod_cidrs") else ("ippools",)) + (() if params.get("service_cidrs") else ("service_cidr_objects",))
 
 
 def _where(items_by_key, key):
@@ -65,7 +57,7 @@ def run(module, connect):
         return dict(changed=False, rendered=manifests, exposures=[xr.exposure_summary(e) for e in exposures])
 
     client = connect()
-    cluster = read_snapshot(client, snapshot_fields(params))
+    cluster = read_snapshot(client, exposure_fields(params))
     current = xp.current_records(cluster.network_policies, owner)
     if state == "gathered":
         wanted = set(items_by_key)

@@ -12,16 +12,15 @@ from __future__ import annotations
 from ansible_collections.clusteredge.calico.plugins.module_utils._core.dataplane.flows import check_flow, mismatch_line, world_from_objects
 from ansible_collections.clusteredge.calico.plugins.module_utils._core.dataplane.world import World
 from ansible_collections.clusteredge.calico.plugins.module_utils._core.errors import CalicoModuleError
-from ansible_collections.clusteredge.calico.plugins.module_utils._core.facts import read_snapshot
+from ansible_collections.clusteredge.calico.plugins.module_utils._core.facts import exposure_fields, read_snapshot
 from ansible_collections.clusteredge.calico.plugins.module_utils._core.model.exposure.resolve import discover_pod_ranges, discover_service_ranges
-from ansible_collections.clusteredge.calico.plugins.module_utils._core.runners.exposure import snapshot_fields
 
 # The exposure's snapshot plus what a verdict needs besides: Tiers (where they exist) and Pods.
 FLOW_FIELDS = ("tiers", "pods")
 
 
 def world_from_api(client, params):
-    cluster = read_snapshot(client, snapshot_fields(params) + FLOW_FIELDS)
+    cluster = read_snapshot(client, exposure_fields(params) + FLOW_FIELDS)
     service_ranges, _source = discover_service_ranges(params.get("service_cidrs"), cluster.service_cidr_objects, cluster.bgp_default)
     return World(
         tiers=cluster.tiers, hostendpoints=cluster.hostendpoints, global_policies=cluster.global_policies,
