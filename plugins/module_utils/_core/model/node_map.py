@@ -30,7 +30,11 @@ ALL_INTERFACES = "*"
 # On every HostEndpoint the role writes: which host it came from and with which settings, so that the next run can
 # tell, from the cluster alone, whether that host needs its network facts again.
 DISCOVERY_ANNOTATION = "clusteredge.calico/discovered-from"
-DISCOVERY_MODES = ("changed", "always")
+# changed: facts only where the cluster cannot already answer (the fact cache counts); always: every host, every run;
+# controller: no host but the canary, each HostEndpoint derived from its Node object and the interface given once.
+DISCOVERY_MODES = ("changed", "always", "controller")
+# The facts the mapping reads; a host whose cached facts lack one of them gathers again.
+NEEDED_FACTS = ("ansible_interfaces", "ansible_all_ipv4_addresses")
 
 
 def _facts_key(interface):
@@ -169,16 +173,108 @@ def _reuse_problem(host, owner, heps, nodes_by_name):
     return None
 
 
-def discovery_plan(hosts, nodes, live_hostendpoints, owner, mode="changed"):
+def _cached_facts_problem(host, nodes):
+    """Why the facts Ansible already holds for `host` (its fact cache, or an earlier gather) cannot stand in for a gather.
+
+    They can when they name the host's interfaces and hold every InternalIP of the node they map to: a node address
+    that moved since they were cached is then noticed, as it is for HostEndpoints.
+    """
+    facts = host.get("facts") or {}
+    if not all(key in facts for key in NEEDED_FACTS):
+        return "they lack %s" % ", ".join(key for key in NEEDED_FACTS if key not in facts)
+    node, _how, error = map_host_to_node(host["inventory_hostname"], facts, host.get("node_name"), nodes)
+    if error:
+        return error
+    _names, _how, error = choose_interfaces(host["inventory_hostname"], facts, host.get("interfaces"), host.get("interface_query"))
+    if error:
+        return error
+    mine = set(host_addresses(facts))
+    missing = [ip for ip in (v.canonical_ip(a) for a in node.get("internal_ips") or []) if ip not in mine]
+    if missing:
+        return "they lack node %s's addresses (%s)" % (node["name"], ", ".join(missing))
+    return None
+
+
+def _short(name):
+    return name.split(".", 1)[0]
+
+
+def node_from_inventory(host, nodes):
+    """Without facts: clusterip_exposure_node_name > a node holding ansible_host > a node named like ansible_host or the
+    inventory name (or their short names). Returns (node, how, error)."""
+    name = host["inventory_hostname"]
+    by_name = dict((n["name"], n) for n in nodes)
+    if host.get("node_name"):
+        if host["node_name"] in by_name:
+            return by_name[host["node_name"]], "clusterip_exposure_node_name", None
+        return None, None, "%s: clusterip_exposure_node_name %r is not a Kubernetes node" % (name, host["node_name"])
+    target = host.get("ansible_host") or ""
+    if target and v.check_ip_address(target) is None:
+        matches = [n for n in nodes if v.canonical_ip(target) in set(v.canonical_ip(a) for a in n.get("addresses") or [])]
+        if len(matches) > 1:
+            return None, None, ("%s: ansible_host %s is an address of several nodes (%s): set clusterip_exposure_node_name "
+                                "for it" % (name, target, ", ".join(n["name"] for n in matches)))
+        if matches:
+            return matches[0], "ansible_host", None
+    for candidate, how in ((target, "ansible_host"), (name, "inventory name"), (_short(target), "ansible_host"),
+                           (_short(name), "inventory name")):
+        if not candidate or v.check_ip_address(candidate) is None:
+            continue
+        for node in nodes:
+            if candidate == node["name"] or candidate in (node.get("hostnames") or []):
+                return node, how, None
+    return None, None, ("%s maps to no Kubernetes node without its facts: no node is named %s%s; set "
+                        "clusterip_exposure_node_name for it" % (name, name, " or holds ansible_host " + target if target else ""))
+
+
+def derived_hostendpoints(host, nodes, owner):
+    """One host's HostEndpoints from its Node object alone (controller discovery). Returns (entry, error)."""
+    name = host["inventory_hostname"]
+    interfaces = host.get("interfaces")
+    interfaces = [interfaces] if isinstance(interfaces, str) else list(interfaces or [])
+    if host.get("interface_query") and not interfaces:
+        return None, ("%s: clusterip_exposure_interface_query reads the host's facts, which controller discovery does not "
+                      "gather: give clusterip_exposure_interfaces instead" % name)
+    if len(interfaces) != 1:
+        return None, ("%s: controller discovery takes each node's addresses from its Node object and cannot tell which "
+                      "interface holds which, so it needs exactly one interface in clusterip_exposure_interfaces (or '*'); "
+                      "it has %s. Use clusterip_exposure_discovery: changed for this host" % (name, interfaces or "none"))
+    (interface,) = interfaces
+    problem = v.check_interface_name(interface)
+    if problem:
+        return None, "%s: interface %s: %s" % (name, interface, problem)
+    node, how, error = node_from_inventory(host, nodes)
+    if error:
+        return None, error
+    addresses = [v.canonical_ip(a) for a in node.get("addresses") or []]
+    if not addresses:
+        return None, ("%s: node %s reports no address (InternalIP or Calico annotation), so controller discovery has nothing "
+                      "to put in its HostEndpoint's expectedIPs" % (name, node["name"]))
+    item = dict(name=hostendpoint_name(node["name"], interface), node=node["name"], interface_name=interface,
+                expected_ips=addresses, annotations={DISCOVERY_ANNOTATION: discovery_record(host, owner)})
+    return dict(host=name, node=node["name"], interfaces=[interface], items=[item], matched_by=how,
+                interfaces_from="clusterip_exposure_interfaces"), None
+
+
+def discovery_plan(hosts, nodes, live_hostendpoints, owner, mode="changed", canary=None):
     """Which hosts need their network facts, and the HostEndpoints of the others, taken over from the cluster.
 
-    A host is left alone when every HostEndpoint the role wrote for it records the same host, owner and settings as
-    now, and together they list every address of its Kubernetes node (InternalIPs, Calico's address and tunnel
-    annotations), tunnels on each: then its facts could only say what the cluster already holds. A node whose address
-    changed, a host new to the inventory or new settings make the host gather again. `hosts`: dicts as for
-    node_hostendpoints, without facts; `live_hostendpoints`: calico_cluster_info's `hostendpoints` (the gathered shape).
-    Returns dict(discover=[host names], reused=[dict(host, node, interfaces, items)], reasons={host: why}).
+    changed: a host is left alone when every HostEndpoint the role wrote for it records the same host, owner and
+    settings as now, and together they list every address of its Kubernetes node (InternalIPs, Calico's address and
+    tunnel annotations), tunnels on each: then its facts could only say what the cluster already holds. A node whose
+    address changed, a host new to the inventory or new settings make the host need facts again; the facts Ansible
+    already holds for it (fact cache) do when they hold its node's addresses (`cached`), else it gathers (`discover`).
+    always: every host gathers. controller: only the canary gathers (to check the fleet is as its settings say); every
+    other host's HostEndpoints are derived from its Node object (`derived_hostendpoints`).
+    `hosts`: dicts as for node_hostendpoints, `facts` only where Ansible holds some; `live_hostendpoints`:
+    calico_cluster_info's `hostendpoints`. Returns dict(discover=[names], cached=[names], reused=[dict(host, node,
+    interfaces, items)], reasons={host: why}, errors=[...]).
     """
+    if mode not in DISCOVERY_MODES:
+        return dict(discover=[], cached=[], reused=[], reasons={}, errors=[
+            "clusterip_exposure_discovery must be one of %s, not %r" % (", ".join(DISCOVERY_MODES), mode)])
+    if mode == "controller":
+        return _controller_plan(hosts, nodes, owner, canary)
     nodes_by_name = dict((n["name"], n) for n in nodes)
     by_host = {}
     for hep in live_hostendpoints or []:
@@ -189,29 +285,59 @@ def discovery_plan(hosts, nodes, live_hostendpoints, owner, mode="changed"):
             record = None
         if isinstance(record, dict) and record.get("owner") == owner and record.get("host"):
             by_host.setdefault(record["host"], []).append(hep)
-    discover, reused, reasons = [], [], {}
+    discover, cached, reused, reasons = [], [], [], {}
     for host in hosts:
         name = host["inventory_hostname"]
         heps = sorted(by_host.get(name) or [], key=lambda h: h["name"])
-        reason = "clusterip_exposure_discovery is always" if mode == "always" else _reuse_problem(host, owner, heps, nodes_by_name)
-        if reason:
+        if mode == "always":
             discover.append(name)
-            reasons[name] = reason
+            reasons[name] = "clusterip_exposure_discovery is always"
             continue
-        reused.append(dict(host=name, node=heps[0]["node"], interfaces=[h["interface_name"] for h in heps],
-                           items=[dict(name=h["name"], node=h["node"], interface_name=h["interface_name"],
-                                       expected_ips=list(h.get("expected_ips") or []),
-                                       annotations={DISCOVERY_ANNOTATION: discovery_record(host, owner)}) for h in heps]))
-    return dict(discover=discover, reused=reused, reasons=reasons)
+        reason = _reuse_problem(host, owner, heps, nodes_by_name)
+        if not reason:
+            reused.append(dict(host=name, node=heps[0]["node"], interfaces=[h["interface_name"] for h in heps],
+                               items=[dict(name=h["name"], node=h["node"], interface_name=h["interface_name"],
+                                           expected_ips=list(h.get("expected_ips") or []),
+                                           annotations={DISCOVERY_ANNOTATION: discovery_record(host, owner)}) for h in heps]))
+            continue
+        stale = _cached_facts_problem(host, nodes) if host.get("facts") else "none"
+        if stale:
+            discover.append(name)
+            reasons[name] = reason if stale == "none" else "%s; the facts Ansible holds for it will not do: %s" % (reason, stale)
+        else:
+            cached.append(name)
+            reasons[name] = "%s; the facts Ansible holds for it (fact cache) have its node's addresses" % reason
+    return dict(discover=discover, cached=cached, reused=reused, reasons=reasons, errors=[])
 
 
-def node_hostendpoints(hosts, nodes, labels=None, owner=None, reused=None):
+def _controller_plan(hosts, nodes, owner, canary):
+    names = [h["inventory_hostname"] for h in hosts]
+    canary = canary if canary in names else (sorted(names)[0] if names else None)
+    reused, errors, claimed = [], [], {}
+    for host in hosts:
+        entry, error = derived_hostendpoints(host, nodes, owner)
+        if error:
+            errors.append(error)
+        elif entry["node"] in claimed:
+            errors.append("%s and %s both map to node %s: set clusterip_exposure_node_name on one of them"
+                          % (claimed[entry["node"]], entry["host"], entry["node"]))
+        else:
+            claimed[entry["node"]] = entry["host"]
+            if entry["host"] != canary:
+                reused.append(entry)
+    reasons = {canary: "the canary: its facts check that its interface holds its node's addresses"} if canary else {}
+    return dict(discover=[canary] if canary else [], cached=[], reused=reused, reasons=reasons, errors=errors)
+
+
+def node_hostendpoints(hosts, nodes, labels=None, owner=None, reused=None, require_node_addresses=False):
     """HostEndpoint items for every (host, interface), plus the mapping and every error found.
 
     `hosts` is a list of dicts: inventory_hostname, facts (the host's ansible_* network facts), node_name,
     interfaces, interface_query (the per-host role variables). `nodes` comes from calico_cluster_info. `reused`:
     the hosts discovery_plan took over from the cluster, whose items join as they are (with today's labels).
-    With `owner`, every item records where it was discovered from (DISCOVERY_ANNOTATION).
+    With `owner`, every item records where it was discovered from (DISCOVERY_ANNOTATION). `require_node_addresses`
+    (controller discovery, for the canary): a host's interfaces must hold its node's InternalIPs, the premise on which
+    the other hosts' HostEndpoints were derived from their Node objects.
     """
     items = []
     mapping = []
@@ -220,8 +346,8 @@ def node_hostendpoints(hosts, nodes, labels=None, owner=None, reused=None):
     for entry in reused or []:
         claimed[entry["node"]] = entry["host"]
         items.extend(dict(item, labels=dict(labels or {})) for item in entry["items"])
-        mapping.append(dict(host=entry["host"], node=entry["node"], matched_by="its HostEndpoints", interfaces=entry["interfaces"],
-                            interfaces_from="its HostEndpoints"))
+        mapping.append(dict(host=entry["host"], node=entry["node"], matched_by=entry.get("matched_by", "its HostEndpoints"),
+                            interfaces=entry["interfaces"], interfaces_from=entry.get("interfaces_from", "its HostEndpoints")))
     for host in hosts:
         name = host["inventory_hostname"]
         facts = host.get("facts") or {}
@@ -239,6 +365,17 @@ def node_hostendpoints(hosts, nodes, labels=None, owner=None, reused=None):
             errors.append(error)
             continue
         tunnels = [v.canonical_ip(a) for a in node.get("tunnel_addresses") or []]
+        if require_node_addresses:
+            held = set(all_interface_addresses(facts) if ALL_INTERFACES in interfaces else
+                       [ip for interface in interfaces for ip in interface_addresses(facts, interface)])
+            missing = [ip for ip in (v.canonical_ip(a) for a in node.get("internal_ips") or []) if ip not in held]
+            if missing:
+                errors.append("%s: controller discovery derives every HostEndpoint from its Node object, assuming the node's "
+                              "addresses are on %s; on this host (the canary) %s does not hold %s of node %s (it holds %s). "
+                              "Fix clusterip_exposure_interfaces or use clusterip_exposure_discovery: changed"
+                              % (name, ", ".join(interfaces), ", ".join(interfaces), ", ".join(missing), node["name"],
+                                 ", ".join(sorted(held)) or "no address"))
+                continue
         for interface in interfaces:
             problem = v.check_interface_name(interface)
             if problem:

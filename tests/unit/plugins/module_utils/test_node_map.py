@@ -177,3 +177,87 @@ def test_new_hosts_new_settings_other_owners_and_always_gather():
     assert discovery_plan(without_facts(*hosts), NODES, live, OWNER, mode="always")["discover"] == ["n1.example"]
     gone = [n for n in NODES if n["name"] != "node-1"]
     assert discovery_plan(without_facts(*hosts), gone, live, OWNER)["reasons"] == {"n1.example": "its HostEndpoints name a node that is gone"}
+
+
+def test_facts_ansible_already_holds_stand_in_for_a_gather_while_they_hold_the_node_addresses():
+    hosts = [host("n1.example", facts("n1", "10.99.0.11")), host("n2.example", facts("n2", "10.99.0.12"))]
+    # No HostEndpoint yet (first run, or another writer deleted them), but a fact cache holds both hosts' facts.
+    plan = discovery_plan(hosts, NODES, [], OWNER)
+    assert plan["discover"] == [] and plan["cached"] == ["n1.example", "n2.example"]
+    assert plan["reasons"]["n1.example"] == ("no HostEndpoint of this owner records it yet; the facts Ansible holds for it "
+                                             "(fact cache) have its node's addresses")
+    # node-1's address moved since its facts were cached: those facts are stale, so n1 gathers again.
+    moved = [dict(n, internal_ips=["10.99.0.21"], addresses=["10.99.0.21"]) if n["name"] == "node-1" else n for n in NODES]
+    plan = discovery_plan([host("n1.example", facts("n1", "10.99.0.11"), node_name="node-1")] + hosts[1:], moved, [], OWNER)
+    assert plan["discover"] == ["n1.example"] and plan["cached"] == ["n2.example"]
+    assert plan["reasons"]["n1.example"].endswith("the facts Ansible holds for it will not do: they lack node node-1's "
+                                                  "addresses (10.99.0.21)")
+    # Facts without the interfaces, or naming no interface the settings ask for, do not stand in either.
+    partial = {"ansible_hostname": "n1", "ansible_all_ipv4_addresses": ["10.99.0.11"]}
+    assert discovery_plan([host("n1.example", partial)], NODES, [], OWNER)["discover"] == ["n1.example"]
+    assert discovery_plan([host("n1.example", facts("n1", "10.99.0.11"), interfaces=["eth7"])], NODES, [], OWNER)["discover"] == [
+        "n1.example"]
+    # always ignores them.
+    assert discovery_plan(hosts, NODES, [], OWNER, mode="always")["cached"] == []
+
+
+FLEET = [dict(inventory_hostname="node-1.example", interfaces=["eth0"]),
+         dict(inventory_hostname="node-2", interfaces="eth0"),
+         dict(inventory_hostname="third", ansible_host="10.99.0.13", interfaces=["eth0"]),
+         dict(inventory_hostname="fourth", node_name="node-4", interfaces=["eth0"])]
+
+
+def test_controller_discovery_contacts_only_the_canary_and_derives_the_rest_from_the_nodes():
+    plan = discovery_plan(FLEET, NODES, [], OWNER, mode="controller")
+    assert plan["errors"] == []
+    assert plan["discover"] == ["fourth"], "the first host by name is the canary, as the role chooses it"
+    assert [(r["host"], r["node"], r["matched_by"]) for r in plan["reused"]] == [
+        ("node-1.example", "node-1", "inventory name"), ("node-2", "node-2", "inventory name"),
+        ("third", "worker-three", "ansible_host")]
+    assert discovery_plan(FLEET, NODES, [], OWNER, mode="controller", canary="third")["discover"] == ["third"]
+    # What is derived is what a run with the hosts' facts writes when the interface holds the node's InternalIP.
+    with_facts = [host("node-1.example", facts("n1", "10.99.0.11"), interfaces=["eth0"]),
+                  host("node-2", facts("n2", "10.99.0.12"), interfaces="eth0"),
+                  host("third", facts("t", "10.99.0.13"), interfaces=["eth0"])]
+    derived = node_hostendpoints([], NODES, {"k8s-role": "node"}, owner=OWNER, reused=plan["reused"])["items"]
+    assert derived == node_hostendpoints(with_facts, NODES, {"k8s-role": "node"}, owner=OWNER)["items"]
+
+
+def test_controller_discovery_refuses_what_it_cannot_derive_all_at_once():
+    plan = discovery_plan([dict(inventory_hostname="q", node_name="node-1", interface_query="ansible_interfaces"),
+                           dict(inventory_hostname="two", node_name="node-2", interfaces=["eth0", "eth1"]),
+                           dict(inventory_hostname="none", node_name="node-4"),
+                           dict(inventory_hostname="stranger", ansible_host="192.0.2.1", interfaces=["eth0"]),
+                           dict(inventory_hostname="again", node_name="node-1", interfaces=["eth0"]),
+                           dict(inventory_hostname="twice", node_name="node-1", interfaces=["eth0"])],
+                          NODES, [], OWNER, mode="controller")
+    assert plan["errors"] == [
+        "q: clusterip_exposure_interface_query reads the host's facts, which controller discovery does not gather: give "
+        "clusterip_exposure_interfaces instead",
+        "two: controller discovery takes each node's addresses from its Node object and cannot tell which interface holds "
+        "which, so it needs exactly one interface in clusterip_exposure_interfaces (or '*'); it has ['eth0', 'eth1']. Use "
+        "clusterip_exposure_discovery: changed for this host",
+        "none: controller discovery takes each node's addresses from its Node object and cannot tell which interface holds "
+        "which, so it needs exactly one interface in clusterip_exposure_interfaces (or '*'); it has none. Use "
+        "clusterip_exposure_discovery: changed for this host",
+        "stranger maps to no Kubernetes node without its facts: no node is named stranger or holds ansible_host 192.0.2.1; "
+        "set clusterip_exposure_node_name for it",
+        "again and twice both map to node node-1: set clusterip_exposure_node_name on one of them"]
+
+
+def test_the_controller_canary_must_hold_its_node_addresses_on_the_interface_given():
+    fine = node_hostendpoints([host("c", facts("c", "10.99.0.11"), interfaces=["eth0"])], NODES, require_node_addresses=True)
+    assert fine["errors"] == []
+    # The fleet's traffic interface is bond0, not the eth0 the settings give: derived HostEndpoints would be wrong.
+    data = facts("c", "10.99.0.11", interface="bond0", extra_interfaces=("eth0",))
+    wrong = node_hostendpoints([host("c", data, interfaces=["eth0"])], NODES, require_node_addresses=True)
+    assert wrong["errors"] == [
+        "c: controller discovery derives every HostEndpoint from its Node object, assuming the node's addresses are on "
+        "eth0; on this host (the canary) eth0 does not hold 10.99.0.11 of node node-1 (it holds 172.16.0.1). Fix "
+        "clusterip_exposure_interfaces or use clusterip_exposure_discovery: changed"]
+    assert node_hostendpoints([host("c", data, interfaces=["eth0"])], NODES)["errors"] == [], "only asked for in controller mode"
+
+
+def test_an_unknown_discovery_mode_is_an_error_not_a_silent_default():
+    assert discovery_plan(FLEET, NODES, [], OWNER, mode="sometimes")["errors"] == [
+        "clusterip_exposure_discovery must be one of changed, always, controller, not 'sometimes'"]
