@@ -528,6 +528,15 @@ INVENTORY_ROWS = [
         ["h1: interface '*' already covers every interface of the host; list it alone", "Nothing was written"]),
     Row(INVENTORY, "interfaces-a-mapping", hosts(h1=dict(clusterip_exposure_interfaces={"lo": True})), None,
         ["clusterip_exposure_interfaces", "cannot be converted to a list"]),
+    # The expose playbook validates the argument spec once, on the first host; the others' per-host settings are
+    # checked by the discovery plan.
+    Row(INVENTORY, "interfaces-a-mapping-on-another-host", hosts(h2=dict(clusterip_exposure_interfaces={"lo": True})), None,
+        ["h2: clusterip_exposure_interfaces must be a list of interface names", "Nothing was written"]),
+    Row(INVENTORY, "controller-discovery-with-an-interface-query",
+        hosts(h1=dict(clusterip_exposure_discovery="controller", clusterip_exposure_interfaces=None,
+                      clusterip_exposure_interface_query="ansible_interfaces")), None,
+        ["h1: clusterip_exposure_interface_query reads the host's facts, which controller discovery does not gather",
+         "Nothing was written"]),
     Row(INVENTORY, "no-host-matches-the-pattern", role(clusterip_exposure_hosts="edge"), None,
         ["No inventory host matches 'edge'", "set clusterip_exposure_hosts", "Nothing was written"]),
     Row(INVENTORY, "host-unreachable", hosts(h2=dict(ansible_connection="ssh", ansible_host="127.0.0.1", ansible_port=9)), None,

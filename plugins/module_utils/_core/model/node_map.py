@@ -256,6 +256,21 @@ def derived_hostendpoints(host, nodes, owner):
                 interfaces_from="clusterip_exposure_interfaces"), None
 
 
+def host_setting_problems(host):
+    """What is wrong with the per-host settings of one host (the argument spec checks them only where Ansible validates
+    the role host by host)."""
+    name = host["inventory_hostname"]
+    problems = []
+    if host.get("node_name") and not isinstance(host["node_name"], str):
+        problems.append("%s: clusterip_exposure_node_name must be a node name, not %r" % (name, host["node_name"]))
+    interfaces = host.get("interfaces")
+    if interfaces and not (isinstance(interfaces, str) or (isinstance(interfaces, list) and all(isinstance(i, str) for i in interfaces))):
+        problems.append("%s: clusterip_exposure_interfaces must be a list of interface names, not %r" % (name, interfaces))
+    if host.get("interface_query") and not isinstance(host["interface_query"], str):
+        problems.append("%s: clusterip_exposure_interface_query must be a JMESPath expression, not %r" % (name, host["interface_query"]))
+    return problems
+
+
 def discovery_plan(hosts, nodes, live_hostendpoints, owner, mode="changed", canary=None):
     """Which hosts need their network facts, and the HostEndpoints of the others, taken over from the cluster.
 
@@ -273,6 +288,9 @@ def discovery_plan(hosts, nodes, live_hostendpoints, owner, mode="changed", cana
     if mode not in DISCOVERY_MODES:
         return dict(discover=[], cached=[], reused=[], reasons={}, errors=[
             "clusterip_exposure_discovery must be one of %s, not %r" % (", ".join(DISCOVERY_MODES), mode)])
+    problems = [p for host in hosts for p in host_setting_problems(host)]
+    if problems:
+        return dict(discover=[], cached=[], reused=[], reasons={}, errors=problems)
     if mode == "controller":
         return _controller_plan(hosts, nodes, owner, canary)
     nodes_by_name = dict((n["name"], n) for n in nodes)

@@ -261,3 +261,17 @@ def test_the_controller_canary_must_hold_its_node_addresses_on_the_interface_giv
 def test_an_unknown_discovery_mode_is_an_error_not_a_silent_default():
     assert discovery_plan(FLEET, NODES, [], OWNER, mode="sometimes")["errors"] == [
         "clusterip_exposure_discovery must be one of changed, always, controller, not 'sometimes'"]
+
+
+def test_per_host_settings_of_the_wrong_type_are_reported_for_every_host_before_anything_else():
+    plan = discovery_plan([dict(inventory_hostname="a", node_name=["node-1"]),
+                           dict(inventory_hostname="b", interfaces={"eth0": True}),
+                           dict(inventory_hostname="c", interfaces=["eth0", 7]),
+                           dict(inventory_hostname="d", interface_query=["x"]),
+                           dict(inventory_hostname="e", interfaces="eth0")], NODES, [], OWNER)
+    assert plan["errors"] == [
+        "a: clusterip_exposure_node_name must be a node name, not ['node-1']",
+        "b: clusterip_exposure_interfaces must be a list of interface names, not {'eth0': True}",
+        "c: clusterip_exposure_interfaces must be a list of interface names, not ['eth0', 7]",
+        "d: clusterip_exposure_interface_query must be a JMESPath expression, not ['x']"]
+    assert plan["discover"] == [], "nothing is gathered for a run that will stop"
