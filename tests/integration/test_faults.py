@@ -111,10 +111,16 @@ PROFILE_CELLS = [("POST", GNPS, 0, "409-another-writer", ABSORBED), ("POST", GNP
                  ("GET", "/apis/projectcalico.org/v3", 0, "503", ABSORBED)]
 
 
-@pytest.mark.parametrize("profile", PROFILE_MATRIX)
-def test_a_sample_of_faults_on_every_calico_profile(profile, tmp_path):
-    """The same cells on every Calico release and serving mode: a conflict with another writer is absorbed, a
-    persistent error fails clearly, and on every profile the re-run converges to the clean run's state."""
+# Both ends of the releases users run, and both ways 3.32 serves the API: what differs between releases on the write
+# path (tier field and label, admission, RBAC answers) appears from 3.29 on and is all in 3.32.
+FAULT_PROFILES = [p for p in PROFILE_MATRIX if p.values[0] in ("3.28", "3.32", "3.32-crd")]
+
+
+@pytest.mark.parametrize("profile", FAULT_PROFILES)
+def test_a_sample_of_faults_on_the_oldest_and_newest_calico_profiles(profile, tmp_path):
+    """The same cells on the oldest and newest Calico releases, with and without the API server: a conflict with
+    another writer is absorbed, a persistent error fails clearly, and on every profile the re-run converges to the
+    clean run's state."""
     with Bench(tmp_path, "module", profile=profile) as module_bench:
         steps, reference = module_bench.clean_reference()
         for method, path, occurrence, kind, expected in PROFILE_CELLS:
