@@ -238,7 +238,7 @@ def derived_hostendpoints(host, nodes, owner):
     if len(interfaces) != 1:
         return None, ("%s: controller discovery takes each node's addresses from its Node object and cannot tell which "
                       "interface holds which, so it needs exactly one interface in clusterip_exposure_interfaces (or '*'); "
-                      "it has %s. Use clusterip_exposure_discovery: changed for this host" % (name, interfaces or "none"))
+                      "it has %s; or use clusterip_exposure_discovery: changed" % (name, interfaces or "none"))
     (interface,) = interfaces
     problem = v.check_interface_name(interface)
     if problem:

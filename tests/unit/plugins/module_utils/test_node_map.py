@@ -235,11 +235,11 @@ def test_controller_discovery_refuses_what_it_cannot_derive_all_at_once():
         "q: clusterip_exposure_interface_query reads the host's facts, which controller discovery does not gather: give "
         "clusterip_exposure_interfaces instead",
         "two: controller discovery takes each node's addresses from its Node object and cannot tell which interface holds "
-        "which, so it needs exactly one interface in clusterip_exposure_interfaces (or '*'); it has ['eth0', 'eth1']. Use "
-        "clusterip_exposure_discovery: changed for this host",
+        "which, so it needs exactly one interface in clusterip_exposure_interfaces (or '*'); it has ['eth0', 'eth1']; or use "
+        "clusterip_exposure_discovery: changed",
         "none: controller discovery takes each node's addresses from its Node object and cannot tell which interface holds "
-        "which, so it needs exactly one interface in clusterip_exposure_interfaces (or '*'); it has none. Use "
-        "clusterip_exposure_discovery: changed for this host",
+        "which, so it needs exactly one interface in clusterip_exposure_interfaces (or '*'); it has none; or use "
+        "clusterip_exposure_discovery: changed",
         "stranger maps to no Kubernetes node without its facts: no node is named stranger or holds ansible_host 192.0.2.1; "
         "set clusterip_exposure_node_name for it",
         "again and twice both map to node node-1: set clusterip_exposure_node_name on one of them"]
