@@ -32,8 +32,9 @@ def run_role(tmp_path, hosts):
     with EmulatorServer(service_cidrs=(SERVICE_CIDR_V4, SERVICE_CIDR_V6)) as api:
         api.seed(cluster(node_addresses))
         write_local_inventory(tmp_path / "inventory.yml", dict(("h%03d" % i, "node-%03d" % i) for i in range(hosts)))
-        (tmp_path / "vars.json").write_text(json.dumps({"clusterip_exposure_services": SERVICES, "clusterip_exposure_canary_settle": 0,
-                                                           "clusterip_exposure_discovery": "controller"}))
+        role_vars = {"clusterip_exposure_services": SERVICES, "clusterip_exposure_canary_settle": 0,
+                     "clusterip_exposure_discovery": "controller"}
+        (tmp_path / "vars.json").write_text(json.dumps(role_vars))
         api.clear_requests()
         env = dict(os.environ, K8S_AUTH_HOST=api.url, K8S_AUTH_API_KEY="test", ANSIBLE_FORKS="25", TMPDIR=str(tmp_path),
                    ANSIBLE_LOCAL_TEMP=str(tmp_path / "tmp"))
