@@ -102,13 +102,18 @@ def choose_interfaces(host, facts, explicit, query):
     return names, how, None
 
 
+def _named_node(host, node_name, by_name):
+    """The node clusterip_exposure_node_name names. Returns (node, how, error)."""
+    if node_name in by_name:
+        return by_name[node_name], "clusterip_exposure_node_name", None
+    return None, None, "%s: clusterip_exposure_node_name %r is not a Kubernetes node" % (host, node_name)
+
+
 def map_host_to_node(host, facts, explicit_node, nodes):
     """Explicit node name > a node sharing an address with the host > a node named like the host. Returns (node, how, error)."""
     by_name = dict((n["name"], n) for n in nodes)
     if explicit_node:
-        if explicit_node in by_name:
-            return by_name[explicit_node], "clusterip_exposure_node_name", None
-        return None, None, "%s: clusterip_exposure_node_name %r is not a Kubernetes node" % (host, explicit_node)
+        return _named_node(host, explicit_node, by_name)
     mine = set(host_addresses(facts))
     matches = [n for n in nodes if mine & set(v.canonical_ip(a) for a in n.get("internal_ips") or [])]
     if len(matches) > 1:
@@ -205,9 +210,7 @@ def node_from_inventory(host, nodes):
     name = host["inventory_hostname"]
     by_name = dict((n["name"], n) for n in nodes)
     if host.get("node_name"):
-        if host["node_name"] in by_name:
-            return by_name[host["node_name"]], "clusterip_exposure_node_name", None
-        return None, None, "%s: clusterip_exposure_node_name %r is not a Kubernetes node" % (name, host["node_name"])
+        return _named_node(name, host["node_name"], by_name)
     target = host.get("ansible_host") or ""
     if target and v.check_ip_address(target) is None:
         matches = [n for n in nodes if v.canonical_ip(target) in set(v.canonical_ip(a) for a in n.get("addresses") or [])]
